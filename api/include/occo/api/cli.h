@@ -1,0 +1,25 @@
+/*
+ * cli.h - what every occopus-* program shares: --version, usage errors, exit codes.
+ *
+ * Exit codes of every program: 0 done, 1 failed, 2 usage.
+ */
+#ifndef OCCO_API_CLI_H
+#define OCCO_API_CLI_H
+
+enum api_exit {
+	API_EXIT_OK = 0,
+	API_EXIT_FAILED = 1,
+	API_EXIT_USAGE = 2,
+};
+
+/* Print "<prog> (occopus-c) <version>" on stdout. */
+void api_cli_version(const char *prog);
+
+/*
+ * Report a usage error as argparse does: the usage line, then "<prog>: error: <message>", on
+ * stderr. Returns API_EXIT_USAGE.
+ */
+int api_cli_usage_error(const char *prog, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
