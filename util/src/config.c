@@ -75,8 +75,8 @@ static int find_file(const char *what, const char *given, const char *env, const
 		char *p = absolute(given);
 
 		if (!file_exists(p)) {
-			rc = occo_err_set(err, OCCO_ENOENT, "specified %s does not exist: '%s'", what,
-					  p);
+			rc = occo_err_set(err, OCCO_ENOENT, "specified %s does not exist: '%s'",
+					  what, p);
 			free(p);
 			return rc;
 		}
@@ -154,11 +154,13 @@ int occo_config_redis_parse(const char *url, const char *source, struct occo_con
 					    source);
 		r.socket = q ? occo_strndup(p, (size_t)(q - p)) : occo_strdup(p);
 		if (q) {
-			if (strncmp(q, "?db=", 4) || parse_int(q + 4, strlen(q + 4), 0, 65535, &v)) {
+			if (strncmp(q, "?db=", 4) ||
+			    parse_int(q + 4, strlen(q + 4), 0, 65535, &v)) {
 				free(r.socket);
-				return occo_err_set(err, OCCO_EINVAL,
-						    "%s: bad query '%s' in redis url (expected ?db=N)",
-						    source, q);
+				return occo_err_set(
+					err, OCCO_EINVAL,
+					"%s: bad query '%s' in redis url (expected ?db=N)", source,
+					q);
 			}
 			r.db = (int)v;
 		}
@@ -187,7 +189,8 @@ int occo_config_redis_parse(const char *url, const char *source, struct occo_con
 		}
 		if (!r.host[0]) {
 			occo_config_redis_release(&r);
-			return occo_err_set(err, OCCO_EINVAL, "%s: redis url names no host", source);
+			return occo_err_set(err, OCCO_EINVAL, "%s: redis url names no host",
+					    source);
 		}
 		if (slash && slash[1]) {
 			if (parse_int(slash + 1, strlen(slash + 1), 0, 65535, &v)) {
@@ -273,14 +276,15 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 		    (rc = expect_string(cfg->doc, root, "namespace", "namespace", err)) < 0)
 			return rc;
 		if (redis && !json_is_object(redis))
-			return occo_yaml_err(err, occo_ydoc_child_mark(cfg->doc, root, "redis", 0),
-					     OCCO_EINVAL,
-					     "'redis' must be a mapping with 'url' (and 'password')");
+			return occo_yaml_err(
+				err, occo_ydoc_child_mark(cfg->doc, root, "redis", 0), OCCO_EINVAL,
+				"'redis' must be a mapping with 'url' (and 'password')");
 		if (redis) {
 			const char *k;
 			json_t *v;
 
-			json_object_foreach((json_t *)redis, k, v) {
+			json_object_foreach((json_t *)redis, k, v)
+			{
 				if (strcmp(k, "url") && strcmp(k, "password"))
 					return occo_yaml_err(
 						err, occo_ydoc_key_mark(cfg->doc, redis, k),
@@ -306,12 +310,12 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 			if (!isalnum((unsigned char)*c) && !strchr("_.-", *c))
 				break;
 		if (!*s || *c)
-			return occo_yaml_err(err,
-					     occo_ydoc_child_mark(cfg->doc, root, "namespace", 0),
-					     OCCO_EINVAL,
-					     "namespace '%s' may contain only letters, digits, '_', "
-					     "'.' and '-'",
-					     s);
+			return occo_yaml_err(
+				err, occo_ydoc_child_mark(cfg->doc, root, "namespace", 0),
+				OCCO_EINVAL,
+				"namespace '%s' may contain only letters, digits, '_', "
+				"'.' and '-'",
+				s);
 	}
 	cfg->ns = occo_strdup(s ? s : DEFAULT_NS);
 
@@ -335,8 +339,7 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 			free(label);
 		}
 		free(src);
-	} else if (json_is_object(uds) &&
-		   json_is_string(json_object_get(uds, "protocol")) &&
+	} else if (json_is_object(uds) && json_is_string(json_object_get(uds, "protocol")) &&
 		   !strcmp(json_string_value(json_object_get(uds, "protocol")), "redis")) {
 		const json_t *host = json_object_get(uds, "host");
 		const json_t *port = json_object_get(uds, "port");
@@ -351,8 +354,8 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 			return occo_yaml_err(err, occo_ydoc_child_mark(cfg->doc, uds, "port", 0),
 					     OCCO_EINVAL, "bad redis port in components.uds");
 		src = where(cfg->doc, (json_t *)occo_config_lookup(cfg, "components"), "uds");
-		cfg->redis.host = occo_strdup(json_is_string(host) ? json_string_value(host)
-								   : "localhost");
+		cfg->redis.host =
+			occo_strdup(json_is_string(host) ? json_string_value(host) : "localhost");
 		cfg->redis.port = (int)p;
 		cfg->redis.db = json_is_integer(db) ? (int)json_integer_value(db) : 0;
 		cfg->redis.source = occo_asprintf("%s: components.uds", src);
@@ -384,11 +387,9 @@ static void register_secrets(const json_t *node)
 	if (json_is_string(node)) {
 		occo_log_secret_add(json_string_value(node));
 	} else if (json_is_object(node)) {
-		json_object_foreach((json_t *)node, k, v)
-			register_secrets(v);
+		json_object_foreach((json_t *)node, k, v) register_secrets(v);
 	} else if (json_is_array(node)) {
-		json_array_foreach(node, i, v)
-			register_secrets(v);
+		json_array_foreach(node, i, v) register_secrets(v);
 	}
 }
 
@@ -406,33 +407,33 @@ static int check_auth(struct occo_config *cfg, struct occo_err *err)
 		return occo_yaml_err(err, occo_ydoc_mark(cfg->auth, root), OCCO_EINVAL,
 				     "auth data must be a mapping of sections ('resource', "
 				     "'config_management')");
-	json_object_foreach((json_t *)root, sec, list) {
+	json_object_foreach((json_t *)root, sec, list)
+	{
 		if (strcmp(sec, "resource") && strcmp(sec, "config_management"))
-			return occo_yaml_err(err, occo_ydoc_key_mark(cfg->auth, root, sec),
-					     OCCO_EINVAL,
-					     "unknown section '%s' in auth data (expected 'resource' "
-					     "or 'config_management')",
-					     sec);
+			return occo_yaml_err(
+				err, occo_ydoc_key_mark(cfg->auth, root, sec), OCCO_EINVAL,
+				"unknown section '%s' in auth data (expected 'resource' "
+				"or 'config_management')",
+				sec);
 		if (json_is_null(list))
 			continue;
 		if (!json_is_array(list))
 			return occo_yaml_err(err, occo_ydoc_child_mark(cfg->auth, root, sec, 0),
 					     OCCO_EINVAL, "section '%s' must be a list of entries",
 					     sec);
-		json_array_foreach(list, i, entry) {
+		json_array_foreach(list, i, entry)
+		{
 			const json_t *ad = json_object_get(entry, "auth_data");
 
 			if (!json_is_object(entry))
-				return occo_yaml_err(err,
-						     occo_ydoc_child_mark(cfg->auth, list, NULL, i),
-						     OCCO_EINVAL,
-						     "entry %zu of '%s' must be a mapping", i + 1,
-						     sec);
+				return occo_yaml_err(
+					err, occo_ydoc_child_mark(cfg->auth, list, NULL, i),
+					OCCO_EINVAL, "entry %zu of '%s' must be a mapping", i + 1,
+					sec);
 			if (!ad)
-				return occo_yaml_err(err, occo_ydoc_mark(cfg->auth, entry),
-						     OCCO_EINVAL,
-						     "entry %zu of '%s' has no 'auth_data'", i + 1,
-						     sec);
+				return occo_yaml_err(
+					err, occo_ydoc_mark(cfg->auth, entry), OCCO_EINVAL,
+					"entry %zu of '%s' has no 'auth_data'", i + 1, sec);
 			register_secrets(ad);
 		}
 	}
@@ -469,8 +470,8 @@ int occo_config_load(struct occo_config *cfg, const struct occo_config_args *arg
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
-	rc = find_file("config file", args->cfg_path, "OCCOPUS_CONFIG_PATH",
-		       "occopus_config.yaml", args->argv0, &cfg->path, &cfg->origin, err);
+	rc = find_file("config file", args->cfg_path, "OCCOPUS_CONFIG_PATH", "occopus_config.yaml",
+		       args->argv0, &cfg->path, &cfg->origin, err);
 	if (rc < 0)
 		return rc;
 	if (cfg->path) {
@@ -512,10 +513,12 @@ int occo_config_auth_select(const struct occo_config *cfg, const char *section,
 	list = json_object_get(occo_ydoc_root(cfg->auth), section);
 	if (!json_is_array(list))
 		return 0;
-	json_array_foreach(list, i, entry) {
+	json_array_foreach(list, i, entry)
+	{
 		int match = 1;
 
-		json_object_foreach((json_t *)entry, k, v) {
+		json_object_foreach((json_t *)entry, k, v)
+		{
 			if (!strcmp(k, "auth_data"))
 				continue;
 			if (!json_equal(json_object_get(subject, k), v)) {

@@ -47,22 +47,23 @@ static inline void occo__http_link_del(struct occo__http_link *l)
 	occo__http_link_init(l);
 }
 
-#define OCCO__HTTP_ENTRY(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define OCCO__HTTP_ENTRY(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Longest endpoint key: "https://" + a 253-byte host in brackets + ":65535", or a socket path. */
 #define OCCO__HTTP_KEY_MAX 320
 
 /* One endpoint: its limits, its queue, its token bucket and its counters. */
 struct occo__http_ep {
-	struct occo__http_ep *hnext;   /* hash chain */
-	struct occo__http_link queue;  /* requests waiting for a slot or a token, FIFO */
+	struct occo__http_ep *hnext; /* hash chain */
+	struct occo_http *h; /* the client it belongs to (set by http.c) */
+	struct occo__http_link queue; /* requests waiting for a slot or a token, FIFO */
 	struct occo_http_limits lim;
-	double tokens;                 /* token bucket level, at most lim.burst */
-	uint64_t refill_ms;            /* when tokens was last brought up to date */
-	uv_timer_t timer;              /* wakes the queue when the bucket has a token again */
+	double tokens; /* token bucket level, at most lim.burst */
+	uint64_t refill_ms; /* when tokens was last brought up to date */
+	uv_timer_t timer; /* wakes the queue when the bucket has a token again */
 	int timer_inited;
 	struct occo_http_stats stats;
-	char key[];                    /* "https://host:443" or "unix:/path" */
+	char key[]; /* "https://host:443" or "unix:/path" */
 };
 
 /* Endpoints by key (chained hash table). */
@@ -77,8 +78,11 @@ struct occo__http_eptab {
  * checked), else "<scheme>://<host>:<port>" with scheme and host lowercased and the default
  * port filled in. Only http and https are accepted.
  */
-int occo__http_endpoint_key(const char *url, const char *unix_socket,
-			    char out[OCCO__HTTP_KEY_MAX], struct occo_err *err);
+int occo__http_endpoint_key(const char *url, const char *unix_socket, char out[OCCO__HTTP_KEY_MAX],
+			    struct occo_err *err);
+
+/* 1 if the endpoint key names an IP address or a unix socket (nothing to resolve), else 0. */
+int occo__http_key_is_address(const char *key);
 
 /*
  * The URL as it may appear in a message or a log line: without user-info, query string and

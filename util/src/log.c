@@ -33,8 +33,9 @@ static size_t nsecrets;
 
 /* Substrings of key names whose values are secret whatever the caller says. */
 static const char *const secret_keys[] = {
-	"password", "passwd", "secret", "token", "credential", "accesskey", "access_key",
-	"api_key", "apikey", "private_key", "client_key", "authorization", "cookie",
+	"password",   "passwd",	       "secret",  "token",  "credential",
+	"accesskey",  "access_key",    "api_key", "apikey", "private_key",
+	"client_key", "authorization", "cookie",
 };
 
 int occo_log_level_parse(const char *name)
@@ -203,8 +204,7 @@ static void default_sink(int level, const char *line, void *ud)
 	fprintf(stderr, "%s\n", line);
 }
 
-void occo_log_kv(int level, const char *file, int line, const char *msg,
-		 const struct occo_kv *kv)
+void occo_log_kv(int level, const char *file, int line, const char *msg, const struct occo_kv *kv)
 {
 	struct occo_buf b;
 	char ts[32], src[256];

@@ -84,8 +84,8 @@ static int open_out(const char *path, struct occo_err *err)
 	return fd;
 }
 
-int occo_proc_spawn(uv_loop_t *loop, const struct occo_proc_opts *o, occo_proc_exit_cb cb,
-		    void *ud, struct occo_proc **out, struct occo_err *err)
+int occo_proc_spawn(uv_loop_t *loop, const struct occo_proc_opts *o, occo_proc_exit_cb cb, void *ud,
+		    struct occo_proc **out, struct occo_err *err)
 {
 	uv_process_options_t uo;
 	uv_stdio_container_t stdio[3];

@@ -33,8 +33,11 @@ static void test_occo_uuid4__distinct(void **state)
 static void test_occo_uuid_valid__rejects_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"", "not-a-uuid", "3f2a1b4c-0000-4000-8000-00000000000",
-		"3f2a1b4c00000-4000-8000-000000000000", "3f2a1b4c-0000-4000-8000-00000000000g",
+		"",
+		"not-a-uuid",
+		"3f2a1b4c-0000-4000-8000-00000000000",
+		"3f2a1b4c00000-4000-8000-000000000000",
+		"3f2a1b4c-0000-4000-8000-00000000000g",
 	};
 	size_t i;
 

@@ -90,7 +90,7 @@ static void test_occo_log_kv__marked_secret_is_redacted(void **state)
 
 static void test_occo_log_kv__secret_looking_keys_are_redacted(void **state)
 {
-	static const char *const keys[] = { "password", "secretkey", "X-Auth-Token",
+	static const char *const keys[] = { "password",	     "secretkey",     "X-Auth-Token",
 					    "client_secret", "Authorization", "accesskey" };
 	size_t i;
 

@@ -215,7 +215,8 @@ int main(void)
 			test_occo_proc_spawn__output_is_appended_and_stderr_defaults_to_stdout),
 		cmocka_unit_test(test_occo_proc_spawn__deadline_kills),
 		cmocka_unit_test(test_occo_proc_kill__detached_signals_the_whole_group),
-		cmocka_unit_test(test_occo_proc_spawn__missing_program_is_an_error_without_callback),
+		cmocka_unit_test(
+			test_occo_proc_spawn__missing_program_is_an_error_without_callback),
 		cmocka_unit_test(test_occo_proc_spawn__unwritable_output_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,21 +34,21 @@
 
 /* How a file was found: what a program tells the user ("Using default configuration file"). */
 enum occo_config_origin {
-	OCCO_CONFIG_NONE = 0,   /* not found: built-in defaults */
-	OCCO_CONFIG_ARGUMENT,   /* named on the command line */
-	OCCO_CONFIG_ENV,        /* named by the environment variable */
-	OCCO_CONFIG_SEARCH,     /* found in one of the default places */
+	OCCO_CONFIG_NONE = 0, /* not found: built-in defaults */
+	OCCO_CONFIG_ARGUMENT, /* named on the command line */
+	OCCO_CONFIG_ENV, /* named by the environment variable */
+	OCCO_CONFIG_SEARCH, /* found in one of the default places */
 };
 
 /* Where the state store is. */
 struct occo_config_redis {
-	int embedded;   /* 1: start/reuse the private server in state_dir */
-	char *host;     /* TCP host, or NULL */
-	int port;       /* TCP port */
-	char *socket;   /* unix socket path, or NULL (for embedded: <state_dir>/redis.sock) */
-	int db;         /* database number */
+	int embedded; /* 1: start/reuse the private server in state_dir */
+	char *host; /* TCP host, or NULL */
+	int port; /* TCP port */
+	char *socket; /* unix socket path, or NULL (for embedded: <state_dir>/redis.sock) */
+	int db; /* database number */
 	char *password; /* secret, or NULL */
-	char *source;   /* what set it, for messages: "redis.url (FILE:LINE:COL)", "$OCCOPUS_REDIS_URL" */
+	char *source; /* what set it, for messages: "redis.url (FILE:LINE:COL)", "$OCCOPUS_REDIS_URL" */
 };
 
 struct occo_config {
@@ -68,10 +68,10 @@ struct occo_config {
 
 /* What the command line said; any field may be NULL. */
 struct occo_config_args {
-	const char *cfg_path;       /* --cfg */
+	const char *cfg_path; /* --cfg */
 	const char *auth_data_path; /* --auth_data_path */
-	const char *argv0;          /* the program's argv[0], for the last search place */
-	int no_auth;                /* 1: do not look for auth_data.yaml (occopus-import) */
+	const char *argv0; /* the program's argv[0], for the last search place */
+	int no_auth; /* 1: do not look for auth_data.yaml (occopus-import) */
 };
 
 /*

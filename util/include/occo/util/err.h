@@ -17,31 +17,31 @@
 /* Append-only: codes are stored in logs and Redis events, so values never change. */
 enum occo_code {
 	OCCO_OK = 0,
-	OCCO_EINVAL = 1,    /* bad input: a file, a template, an argument, a REST body */
-	OCCO_ENOMEM = 2,    /* out of memory or over a hard size limit */
-	OCCO_EIO = 3,       /* a system call failed (err->sys holds errno) */
-	OCCO_ENOENT = 4,    /* a file, key or object does not exist */
-	OCCO_EEXIST = 5,    /* it exists already */
+	OCCO_EINVAL = 1, /* bad input: a file, a template, an argument, a REST body */
+	OCCO_ENOMEM = 2, /* out of memory or over a hard size limit */
+	OCCO_EIO = 3, /* a system call failed (err->sys holds errno) */
+	OCCO_ENOENT = 4, /* a file, key or object does not exist */
+	OCCO_EEXIST = 5, /* it exists already */
 	OCCO_ETIMEDOUT = 6, /* a deadline passed */
-	OCCO_ECONN = 7,     /* a peer (Redis, a cloud API) cannot be reached or went away */
-	OCCO_EPROTO = 8,    /* a peer answered something we cannot understand */
-	OCCO_EREMOTE = 9,   /* a peer answered with an error of its own (its message is kept) */
+	OCCO_ECONN = 7, /* a peer (Redis, a cloud API) cannot be reached or went away */
+	OCCO_EPROTO = 8, /* a peer answered something we cannot understand */
+	OCCO_EREMOTE = 9, /* a peer answered with an error of its own (its message is kept) */
 	OCCO_ECANCELED = 10, /* the operation was cancelled (shutdown, close) */
-	OCCO_ETOOBIG = 11,  /* a size limit was hit (response body, buffer, file) */
-	OCCO_EBUSY = 12,    /* held by someone else (a lease, a lock) */
-	OCCO_EAUTH = 13,    /* credentials were refused */
-	OCCO_ELIMIT = 14,   /* a peer's quota or rate limit */
-	OCCO_ENOTSUP = 15,  /* not supported (a URL scheme, a plugin feature) */
-	OCCO_ECYCLE = 16,   /* a cycle (imports, dependencies) */
-	OCCO_ESTATE = 17,   /* the operation does not fit the current state */
+	OCCO_ETOOBIG = 11, /* a size limit was hit (response body, buffer, file) */
+	OCCO_EBUSY = 12, /* held by someone else (a lease, a lock) */
+	OCCO_EAUTH = 13, /* credentials were refused */
+	OCCO_ELIMIT = 14, /* a peer's quota or rate limit */
+	OCCO_ENOTSUP = 15, /* not supported (a URL scheme, a plugin feature) */
+	OCCO_ECYCLE = 16, /* a cycle (imports, dependencies) */
+	OCCO_ESTATE = 17, /* the operation does not fit the current state */
 	OCCO_CODE_MAX
 };
 
 #define OCCO_ERR_MSG_MAX 1024
 
 struct occo_err {
-	int code;  /* enum occo_code, positive; 0 = no error */
-	int sys;   /* errno or the foreign code it was mapped from, 0 if none */
+	int code; /* enum occo_code, positive; 0 = no error */
+	int sys; /* errno or the foreign code it was mapped from, 0 if none */
 	char msg[OCCO_ERR_MSG_MAX];
 };
 

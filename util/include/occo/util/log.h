@@ -38,8 +38,14 @@ struct occo_kv {
 	unsigned flags;
 };
 
-#define OCCO_KV(k, v) { (k), (v), 0 }
-#define OCCO_SECRET(k, v) { (k), (v), OCCO_KV_F_SECRET }
+#define OCCO_KV(k, v)       \
+	{                   \
+		(k), (v), 0 \
+	}
+#define OCCO_SECRET(k, v)                  \
+	{                                  \
+		(k), (v), OCCO_KV_F_SECRET \
+	}
 
 /* Called with each finished line (no trailing newline). */
 typedef void (*occo_log_sink_fn)(int level, const char *line, void *ud);
@@ -68,8 +74,7 @@ void occo_log_secret_clear(void);
 char *occo_log_redact(char *s);
 
 /* Write one line. `kv` ends with an entry whose key is NULL. Use the macros below. */
-void occo_log_kv(int level, const char *file, int line, const char *msg,
-		 const struct occo_kv *kv);
+void occo_log_kv(int level, const char *file, int line, const char *msg, const struct occo_kv *kv);
 /* Write one line whose message is formatted, without context. */
 void occo_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -19,14 +19,14 @@
 struct occo_proc;
 
 struct occo_proc_opts {
-	const char *file;        /* program to run; NULL: argv[0] (looked up on PATH) */
-	char **argv;             /* NULL-terminated; argv[0] required */
-	char **env;              /* NULL-terminated "K=V"; NULL: inherit the environment */
-	const char *cwd;         /* NULL: inherit */
+	const char *file; /* program to run; NULL: argv[0] (looked up on PATH) */
+	char **argv; /* NULL-terminated; argv[0] required */
+	char **env; /* NULL-terminated "K=V"; NULL: inherit the environment */
+	const char *cwd; /* NULL: inherit */
 	const char *stdout_path; /* appended to (created 0600); NULL: /dev/null */
 	const char *stderr_path; /* appended to (created 0600); NULL: same file as stdout */
-	int detached;            /* own session, does not keep the loop alive */
-	uint64_t timeout_ms;     /* 0: none; else SIGTERM at the deadline, SIGKILL 2 s later */
+	int detached; /* own session, does not keep the loop alive */
+	uint64_t timeout_ms; /* 0: none; else SIGTERM at the deadline, SIGKILL 2 s later */
 };
 
 /*

@@ -34,7 +34,7 @@
 struct occo_yaml_mark {
 	const char *file;
 	unsigned line; /* 1-based */
-	unsigned col;  /* 1-based */
+	unsigned col; /* 1-based */
 };
 
 enum occo_yaml_flags {
@@ -43,10 +43,10 @@ enum occo_yaml_flags {
 };
 
 struct occo_yaml_opts {
-	unsigned flags;       /* enum occo_yaml_flags */
+	unsigned flags; /* enum occo_yaml_flags */
 	size_t max_file_size; /* bytes per file; 0 = 16 MiB */
-	unsigned max_depth;   /* nesting depth; 0 = 512 */
-	size_t max_nodes;     /* nodes counted with aliases expanded; 0 = 10 million */
+	unsigned max_depth; /* nesting depth; 0 = 512 */
+	size_t max_nodes; /* nodes counted with aliases expanded; 0 = 10 million */
 };
 
 /* A loaded document: the tree plus its marks and tags. */
@@ -56,8 +56,8 @@ struct occo_ydoc;
  * Load the YAML file at `path` (opts may be NULL for the defaults). On success *out is a new
  * document the caller frees with occo_ydoc_free. An empty file loads as JSON null.
  */
-int occo_yaml_load_file(const char *path, const struct occo_yaml_opts *opts,
-			struct occo_ydoc **out, struct occo_err *err);
+int occo_yaml_load_file(const char *path, const struct occo_yaml_opts *opts, struct occo_ydoc **out,
+			struct occo_err *err);
 
 /*
  * Load YAML text. `name` is what marks and errors call the source (e.g. "<request body>");
@@ -83,9 +83,8 @@ const struct occo_yaml_mark *occo_ydoc_mark(const struct occo_ydoc *doc, const j
  * The mark of the value written at parent[key] (parent an object; index ignored) or at
  * parent[index] (parent an array; key NULL). For an alias this is where the alias was written.
  */
-const struct occo_yaml_mark *occo_ydoc_child_mark(const struct occo_ydoc *doc,
-						  const json_t *parent, const char *key,
-						  size_t index);
+const struct occo_yaml_mark *occo_ydoc_child_mark(const struct occo_ydoc *doc, const json_t *parent,
+						  const char *key, size_t index);
 
 /* The mark of the key `key` itself in object `obj`. */
 const struct occo_yaml_mark *occo_ydoc_key_mark(const struct occo_ydoc *doc, const json_t *obj,
@@ -97,8 +96,8 @@ const struct occo_yaml_mark *occo_ydoc_key_mark(const struct occo_ydoc *doc, con
  * by position, as occo_ydoc_child_mark does, which also works for true/false/null.
  */
 const char *occo_ydoc_tag(const struct occo_ydoc *doc, const json_t *node);
-const char *occo_ydoc_child_tag(const struct occo_ydoc *doc, const json_t *parent,
-				const char *key, size_t index);
+const char *occo_ydoc_child_tag(const struct occo_ydoc *doc, const json_t *parent, const char *key,
+				size_t index);
 
 /* The files the document was loaded from, the main file first (for messages and --check). */
 size_t occo_ydoc_nfiles(const struct occo_ydoc *doc);

@@ -1,0 +1,27 @@
+/*
+ * cloudsigma.c - CloudSigma. Only the schema is here (see azure_vm.c).
+ */
+#include "../rh_int.h"
+
+static const struct comp_key keys[] = {
+	{ "type", COMP_REQUIRED, COMP_T_STR, 0 },
+	{ "endpoint", COMP_REQUIRED, COMP_T_STR, 0 },
+	{ "libdrive_id", COMP_REQUIRED, COMP_T_STR, 0 },
+	{ "description", COMP_REQUIRED, COMP_T_MAP, 0 },
+	{ "name", 0, COMP_T_STR, 0 },
+	{ NULL, 0, 0, 0 },
+};
+
+static void check(struct comp_check *c, const json_t *sec)
+{
+	static const char *const need[] = { "cpu", "mem", "vnc_password" };
+	const json_t *d = json_object_get(sec, "description");
+	size_t i;
+
+	for (i = 0; json_is_object(d) && i < sizeof(need) / sizeof(need[0]); i++)
+		if (!json_object_get(d, need[i]))
+			comp_check_error(c, sec, "description", "missing key '%s' in description",
+					 need[i]);
+}
+
+const struct comp_schema rh__cloudsigma_schema = { "resource", "cloudsigma", keys, check };
