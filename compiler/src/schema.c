@@ -83,6 +83,14 @@ static const struct comp_key *find_key(const struct comp_key *keys, const char *
 	return NULL;
 }
 
+static int has_required(const struct comp_key *keys)
+{
+	for (; keys->name; keys++)
+		if (keys->flags & COMP_REQUIRED)
+			return 1;
+	return 0;
+}
+
 static void append_key_list(struct occo_buf *b, const struct comp_key *keys, int required)
 {
 	int first = 1;
@@ -135,13 +143,17 @@ void comp_schema_check(const struct comp_schema *s, const json_t *section, struc
 			struct occo_buf b;
 
 			occo_buf_init(&b, 4096);
-			append_key_list(&b, s->keys, 1);
-			occo_buf_appends(&b, "; optional: ", NULL);
+			if (has_required(s->keys)) {
+				occo_buf_appends(&b, "required: ", NULL);
+				append_key_list(&b, s->keys, 1);
+				occo_buf_appends(&b, "; optional: ", NULL);
+			} else {
+				occo_buf_appends(&b, "allowed: ", NULL);
+			}
 			append_key_list(&b, s->keys, 0);
 			comp_diag_add(c->diags, COMP_ERROR,
 				      occo_ydoc_key_mark(c->doc, section, name),
-				      "unknown key '%s' %s (type '%s' takes: %s)", name, c->where,
-				      s->type, occo_buf_str(&b));
+				      "unknown key '%s' %s (%s)", name, c->where, occo_buf_str(&b));
 			occo_buf_release(&b);
 			continue;
 		}

@@ -159,3 +159,65 @@ void occo_test_redis_stop(struct occo_test_redis *r)
 	r->dir = NULL;
 	r->sock = NULL;
 }
+
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 4096, len = 0, n;
+	char *s = occo_malloc(cap);
+
+	while (f && (n = fread(s + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			cap *= 2;
+			s = occo_realloc(s, cap);
+		}
+	}
+	s[len] = '\0';
+	if (f)
+		fclose(f);
+	return s;
+}
+
+int occo_test_run(const char *cwd, char *const argv[], char *const env_add[], char **out,
+		  char **err)
+{
+	char *dir = occo_test_tmpdir("run");
+	char *opath = occo_asprintf("%s/out", dir), *epath = occo_asprintf("%s/err", dir);
+	int status = 0, rc;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int fo = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fe = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fi = open("/dev/null", O_RDONLY);
+
+		dup2(fi, 0);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		if (cwd && chdir(cwd) < 0)
+			_exit(126);
+		for (; env_add && *env_add; env_add++)
+			putenv(*env_add);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (out)
+		*out = slurp_file(opath);
+	if (err)
+		*err = slurp_file(epath);
+	occo_test_rmtree(dir);
+	free(opath);
+	free(epath);
+	free(dir);
+	return rc;
+}
+
+char *occo_test_program(const char *rel)
+{
+	return occo_asprintf("%s/%s", OCCO_BINARY_DIR, rel);
+}

@@ -41,4 +41,14 @@ void occo_test_redis_kill(struct occo_test_redis *r);
 /* Stop it (if running) and remove its directory. */
 void occo_test_redis_stop(struct occo_test_redis *r);
 
+/*
+ * Run a program to completion with extra environment entries ("K=V", NULL-terminated; may be
+ * NULL), in `cwd` (NULL: inherit). *out and *err (may be NULL) get what it printed (malloc'd).
+ * Returns its exit code, or 128 + the signal that killed it.
+ */
+int occo_test_run(const char *cwd, char *const argv[], char *const env_add[], char **out,
+		  char **err);
+/* The path of a program built in this tree (e.g. "api/occopus-import"); malloc'd. */
+char *occo_test_program(const char *rel);
+
 #endif

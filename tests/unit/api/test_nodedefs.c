@@ -117,7 +117,7 @@ static const struct {
 	{ "'node_def:x':\n  - resource:\n      type: ec2\n      endpoint: e\n      regionname: r\n"
 	  "      image_id: i\n      instance_type: t\n      colour: red\n",
 	  "nodes.yaml:8:7: error: unknown key 'colour' in 'resource' section of node definition "
-	  "'x'[0] (type 'ec2' takes: type, endpoint, regionname, image_id, instance_type; "
+	  "'x'[0] (required: type, endpoint, regionname, image_id, instance_type; "
 	  "optional: key_name" },
 	{ "'node_def:x':\n  - resource:\n      type: ec2\n      endpoint: e\n      regionname: r\n"
 	  "      image_id: i\n      instance_type: t\n      security_group_ids: sg-1\n",
