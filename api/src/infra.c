@@ -21,22 +21,15 @@ int api_infra_compile_file(const char *path, const char *infra_id, struct comp_d
 	return rc;
 }
 
-static const json_t *find_node(const json_t *desc, const char *name)
-{
-	const json_t *n;
-	size_t i;
-
-	json_array_foreach(
-		json_object_get(desc, "nodes"), i,
-		n) if (!strcmp(json_string_value(json_object_get(n, "name")), name)) return n;
-	return NULL;
-}
-
 json_t *api_infra_plan(const json_t *desc)
 {
-	json_t *plan = json_object(), *levels = json_array(), *level, *name;
+	json_t *plan = json_object(), *levels = json_array(), *level, *name, *n;
+	json_t *by_name = json_object(); /* name -> node */
 	json_int_t total = 0;
 	size_t i, j;
+
+	json_array_foreach(json_object_get(desc, "nodes"), i, n)
+		json_object_set(by_name, json_string_value(json_object_get(n, "name")), n);
 
 	json_object_set(plan, "infra_id", json_object_get(desc, "infra_id"));
 	json_object_set(plan, "name", json_object_get(desc, "name"));
@@ -46,8 +39,10 @@ json_t *api_infra_plan(const json_t *desc)
 
 		json_array_foreach(level, j, name)
 		{
-			const json_t *n = find_node(desc, json_string_value(name));
-			const json_t *sc = json_object_get(n, "scaling");
+			const json_t *sc;
+
+			n = json_object_get(by_name, json_string_value(name));
+			sc = json_object_get(n, "scaling");
 			json_int_t min = json_integer_value(json_object_get(sc, "min"));
 
 			json_array_append_new(
@@ -61,6 +56,7 @@ json_t *api_infra_plan(const json_t *desc)
 	}
 	json_object_set_new(plan, "levels", levels);
 	json_object_set_new(plan, "instances", json_integer(total));
+	json_decref(by_name);
 	return plan;
 }
 

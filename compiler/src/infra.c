@@ -35,6 +35,7 @@ struct compiler {
 	size_t nnodes;
 	struct cedge *edges;
 	size_t nedges;
+	json_t *by_name; /* node name -> index (an object used as a hash map) */
 	int nodes_ok; /* every node has a valid, unique name */
 };
 
@@ -258,18 +259,21 @@ static void compile_nodes(struct compiler *c, const json_t *infra_vars)
 				error_at(c, node, "name", 0, "node \"%s\" %s", n->name, problem);
 				c->nodes_ok = 0;
 			}
-			for (j = 0; j < i; j++) {
-				if (c->nodes[j].name && !strcmp(c->nodes[j].name, n->name)) {
-					const struct occo_yaml_mark *m = occo_ydoc_child_mark(
-						c->doc, c->nodes[j].src, "name", 0);
+			j = json_object_get(c->by_name, n->name)
+				    ? (size_t)json_integer_value(
+					      json_object_get(c->by_name, n->name))
+				    : i;
+			if (j != i) {
+				const struct occo_yaml_mark *m =
+					occo_ydoc_child_mark(c->doc, c->nodes[j].src, "name", 0);
 
-					error_at(c, node, "name", 0,
-						 "duplicate node name '%s' (first defined at line "
-						 "%u)",
-						 n->name, m ? m->line : 0);
-					c->nodes_ok = 0;
-					break;
-				}
+				error_at(c, node, "name", 0,
+					 "duplicate node name '%s' (first defined at line %u)",
+					 n->name, m ? m->line : 0);
+				c->nodes_ok = 0;
+			} else {
+				json_object_set_new(c->by_name, n->name,
+						    json_integer((json_int_t)i));
 			}
 		}
 		json_object_foreach(node, k, v)
@@ -320,19 +324,17 @@ static long resolve_ref(struct compiler *c, const json_t *pair, size_t idx)
 {
 	const json_t *ref = json_array_get(pair, idx);
 	const char *name = NULL;
-	size_t i;
+	const json_t *found;
 
-	for (i = 0; i < c->nnodes; i++)
-		if (c->nodes[i].src == ref)
-			return (long)i;
+	/* an alias is the node's own mapping: names are unique, so its name finds it */
 	if (json_is_string(ref))
 		name = json_string_value(ref);
 	else if (json_is_object(ref) && json_is_string(json_object_get(ref, "name")))
 		name = json_string_value(json_object_get(ref, "name"));
 	if (name) {
-		for (i = 0; i < c->nnodes; i++)
-			if (c->nodes[i].name && !strcmp(c->nodes[i].name, name))
-				return (long)i;
+		found = json_object_get(c->by_name, name);
+		if (found)
+			return (long)json_integer_value(found);
 		error_at(c, pair, NULL, idx, "dependency names unknown node '%s'", name);
 		return -1;
 	}
@@ -470,63 +472,97 @@ static void compile_edges(struct compiler *c)
 }
 
 /* Each node's mappings: inbound by dependee, outbound by dependent (OCCOPUS.md 3.2). */
+static void add_mappings(json_t *node, const char *dir, const char *other, json_t *maps)
+{
+	json_t *side = json_object_get(json_object_get(node, "mappings"), dir);
+	json_t *list = json_object_get(side, other);
+
+	if (!list) {
+		list = json_array();
+		json_object_set_new(side, other, list);
+	}
+	json_array_extend(list, maps);
+}
+
 static void attach_mappings(struct compiler *c)
 {
 	size_t i, e;
 
-	for (i = 0; i < c->nnodes; i++) {
-		json_t *in = json_object(), *out = json_object();
-
-		for (e = 0; e < c->nedges; e++) {
-			const struct cedge *g = &c->edges[e];
-			json_t *maps = json_object_get(g->out, "mappings");
-			json_t *dst = NULL;
-			const char *other = NULL;
-
-			if (g->dependent == i) {
-				dst = in;
-				other = c->nodes[g->dependee].name;
-			} else if (g->dependee == i) {
-				dst = out;
-				other = c->nodes[g->dependent].name;
-			}
-			if (!dst)
-				continue;
-			if (!json_object_get(dst, other))
-				json_object_set_new(dst, other, json_array());
-			json_array_extend(json_object_get(dst, other), maps);
-		}
+	for (i = 0; i < c->nnodes; i++)
 		json_object_set_new(c->nodes[i].out, "mappings",
-				    json_pack("{s:o,s:o}", "inbound", in, "outbound", out));
+				    json_pack("{s:o,s:o}", "inbound", json_object(), "outbound",
+					      json_object()));
+	for (e = 0; e < c->nedges; e++) {
+		const struct cedge *g = &c->edges[e];
+		json_t *maps = json_object_get(g->out, "mappings");
+
+		add_mappings(c->nodes[g->dependent].out, "inbound", c->nodes[g->dependee].name,
+			     maps);
+		add_mappings(c->nodes[g->dependee].out, "outbound", c->nodes[g->dependent].name,
+			     maps);
 	}
 }
 
+/* Adjacency of the dependency graph in compressed form: the edges of node i are
+   edge[first[i] .. first[i + 1]). */
+struct adjacency {
+	size_t *first;
+	size_t *edge; /* indexes into c->edges */
+};
+
+static void adjacency_build(const struct compiler *c, int by_dependee, struct adjacency *a)
+{
+	size_t i, *fill;
+
+	a->first = occo_calloc(c->nnodes + 1, sizeof(*a->first));
+	a->edge = occo_calloc(c->nedges + 1, sizeof(*a->edge));
+	for (i = 0; i < c->nedges; i++)
+		a->first[(by_dependee ? c->edges[i].dependee : c->edges[i].dependent) + 1]++;
+	for (i = 0; i < c->nnodes; i++)
+		a->first[i + 1] += a->first[i];
+	fill = occo_calloc(c->nnodes + 1, sizeof(*fill));
+	for (i = 0; i < c->nedges; i++) {
+		size_t n = by_dependee ? c->edges[i].dependee : c->edges[i].dependent;
+
+		a->edge[a->first[n] + fill[n]++] = i;
+	}
+	free(fill);
+}
+
+static void adjacency_release(struct adjacency *a)
+{
+	free(a->first);
+	free(a->edge);
+}
+
 /*
- * Report a cycle among the nodes not yet placed: walk "depends on" edges from one of them until
- * a node repeats (each has an unplaced dependee, or it would have been placed).
+ * Report a cycle among the nodes not placed in a level: walk "depends on" edges from one of
+ * them until a node repeats (each has an unplaced dependee, or it would have been placed).
  */
 static void report_cycle(struct compiler *c)
 {
 	size_t *path = occo_calloc(c->nnodes + 1, sizeof(*path));
-	int *seen_at = occo_calloc(c->nnodes, sizeof(*seen_at));
-	size_t len = 0, cur, e, start = 0, i;
+	size_t *seen_at = occo_calloc(c->nnodes, sizeof(*seen_at));
+	size_t len = 0, cur, e = 0, k, start = 0, i;
 	const json_t *closing = NULL;
+	struct adjacency deps;
 	struct occo_buf b;
 
+	adjacency_build(c, 0, &deps);
 	for (i = 0; i < c->nnodes; i++)
 		if (c->nodes[i].level < 0)
 			break;
 	cur = i;
 	for (;;) {
 		if (seen_at[cur]) {
-			start = (size_t)seen_at[cur] - 1;
+			start = seen_at[cur] - 1;
 			break;
 		}
-		seen_at[cur] = (int)len + 1;
+		seen_at[cur] = len + 1;
 		path[len++] = cur;
-		for (e = 0; e < c->nedges; e++) {
-			if (c->edges[e].dependent == cur &&
-			    c->nodes[c->edges[e].dependee].level < 0)
+		for (k = deps.first[cur]; k < deps.first[cur + 1]; k++) {
+			e = deps.edge[k];
+			if (c->nodes[c->edges[e].dependee].level < 0)
 				break;
 		}
 		closing = c->edges[e].item;
@@ -539,53 +575,68 @@ static void report_cycle(struct compiler *c)
 	comp_diag_add(c->diags, COMP_ERROR, closing ? occo_ydoc_mark(c->doc, closing) : NULL,
 		      "dependency cycle: %s", occo_buf_str(&b));
 	occo_buf_release(&b);
+	adjacency_release(&deps);
 	free(path);
 	free(seen_at);
 }
 
-/* Occopus's levels: the remaining nodes that depend on no remaining node, in list order. */
+/*
+ * Occopus's levels: repeatedly, the remaining nodes that depend on no remaining node, in the
+ * order of `nodes`. That puts each node one level below its deepest dependee, which Kahn's
+ * algorithm computes in O(nodes + edges).
+ */
 static json_t *compute_levels(struct compiler *c)
 {
-	json_t *levels = json_array();
-	size_t placed = 0, i, e;
-	int level = 0;
+	size_t *pending = occo_calloc(c->nnodes + 1, sizeof(*pending));
+	size_t *queue = occo_calloc(c->nnodes + 1, sizeof(*queue));
+	int *deepest = occo_calloc(c->nnodes + 1, sizeof(*deepest)); /* level so far */
+	size_t head = 0, tail = 0, i, k;
+	struct adjacency dependents;
+	json_t *levels = NULL;
+	int maxlevel = 0;
 
-	while (placed < c->nnodes) {
-		json_t *names = json_array();
-
-		for (i = 0; i < c->nnodes; i++) {
-			int blocked = 0;
-
-			if (c->nodes[i].level >= 0)
-				continue;
-			for (e = 0; e < c->nedges && !blocked; e++) {
-				const struct cedge *g = &c->edges[e];
-
-				blocked = g->dependent == i && c->nodes[g->dependee].level < 0;
-			}
-			if (!blocked)
-				json_array_append_new(names, json_string(c->nodes[i].name));
+	adjacency_build(c, 1, &dependents);
+	for (i = 0; i < c->nedges; i++)
+		pending[c->edges[i].dependent]++;
+	for (i = 0; i < c->nnodes; i++) {
+		c->nodes[i].level = -1; /* not placed */
+		if (!pending[i]) {
+			c->nodes[i].level = 0;
+			queue[tail++] = i;
 		}
-		if (json_array_size(names) == 0) {
-			json_decref(names);
-			json_decref(levels);
-			report_cycle(c);
-			return NULL;
-		}
-		/* place the whole level at once: nodes of one level never depend on each other */
-		for (i = 0; i < json_array_size(names); i++) {
-			size_t k;
-
-			for (k = 0; k < c->nnodes; k++)
-				if (c->nodes[k].level < 0 &&
-				    !strcmp(c->nodes[k].name,
-					    json_string_value(json_array_get(names, i))))
-					c->nodes[k].level = level;
-		}
-		placed += json_array_size(names);
-		json_array_append_new(levels, names);
-		level++;
 	}
+	while (head < tail) {
+		size_t u = queue[head++];
+
+		for (k = dependents.first[u]; k < dependents.first[u + 1]; k++) {
+			size_t v = c->edges[dependents.edge[k]].dependent;
+
+			if (c->nodes[u].level + 1 > deepest[v])
+				deepest[v] = c->nodes[u].level + 1;
+			if (--pending[v] == 0) {
+				c->nodes[v].level = deepest[v];
+				queue[tail++] = v;
+			}
+		}
+	}
+	if (tail < c->nnodes) {
+		report_cycle(c);
+		goto out;
+	}
+	for (i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].level > maxlevel)
+			maxlevel = c->nodes[i].level;
+	levels = json_array();
+	for (k = 0; k <= (size_t)maxlevel; k++)
+		json_array_append_new(levels, json_array());
+	for (i = 0; i < c->nnodes; i++)
+		json_array_append_new(json_array_get(levels, (size_t)c->nodes[i].level),
+				      json_string(c->nodes[i].name));
+out:
+	adjacency_release(&dependents);
+	free(pending);
+	free(queue);
+	free(deepest);
 	return levels;
 }
 
@@ -599,12 +650,15 @@ static void compiler_release(struct compiler *c)
 		json_decref(c->edges[i].out);
 	free(c->nodes);
 	free(c->edges);
+	json_decref(c->by_name);
 }
 
 int comp_infra_compile(const struct occo_ydoc *doc, const char *infra_id, struct comp_diags *diags,
 		       json_t **out, struct occo_err *err)
 {
-	struct compiler c = { .doc = doc, .diags = diags, .root = occo_ydoc_root(doc) };
+	struct compiler c = {
+		.doc = doc, .diags = diags, .root = occo_ydoc_root(doc), .by_name = json_object()
+	};
 	const json_t *name, *user, *vars;
 	const char *problem;
 	json_t *desc = NULL, *levels = NULL, *arr;
@@ -616,6 +670,7 @@ int comp_infra_compile(const struct occo_ydoc *doc, const char *infra_id, struct
 		comp_diag_add(diags, COMP_ERROR, occo_ydoc_mark(doc, c.root),
 			      "an infrastructure description must be a mapping (with infra_name "
 			      "and nodes)");
+		compiler_release(&c);
 		return comp_diags_to_err(diags, err);
 	}
 	check_top(&c);
