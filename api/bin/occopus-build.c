@@ -15,7 +15,6 @@
 
 #include "occo/api/cli.h"
 #include "occo/api/infra.h"
-#include "occo/util/id.h"
 #include "occo/util/version.h"
 
 #define PROG "occopus-build"
@@ -66,14 +65,8 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hi:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			printf("%s%s", usage, help);
-			return API_EXIT_OK;
-		case 'V':
-			api_cli_version(PROG);
-			return API_EXIT_OK;
 		case 'i':
-			if (!occo_uuid_valid(optarg) && strlen(optarg) > 64)
+			if (strlen(optarg) > 64)
 				return api_cli_usage_error(
 					PROG, usage, "argument -i: infrastructure id too long");
 			infra_id = optarg;
@@ -84,25 +77,17 @@ int main(int argc, char **argv)
 		case 'J':
 			json = 1;
 			break;
-		case 'C':
+		case 'C': /* the configuration is read when the engine needs it */
 		case 'A':
 		case 'P':
 			break;
-		case ':':
-			return api_cli_usage_error(PROG, usage,
-						   "argument %s: expected one argument",
-						   argv[optind - 1]);
 		default:
-			return api_cli_usage_error(PROG, usage, "unrecognized arguments: %s",
-						   argv[optind - 1]);
+			if ((rc = api_cli_common_option(PROG, c, usage, help, argv)) >= 0)
+				return rc;
 		}
 	}
-	if (optind >= argc)
-		return api_cli_usage_error(PROG, usage,
-					   "the following arguments are required: infra_def");
-	if (optind + 1 < argc)
-		return api_cli_usage_error(PROG, usage, "unrecognized arguments: %s",
-					   argv[optind + 1]);
+	if ((rc = api_cli_one_positional(PROG, usage, "infra_def", argc, argv)) >= 0)
+		return rc;
 
 	comp_diags_init(&diags);
 	rc = api_infra_compile_file(argv[optind], infra_id, &diags, &desc, &err);

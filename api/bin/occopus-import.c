@@ -69,34 +69,15 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			printf("%s%s", usage, help);
-			return API_EXIT_OK;
-		case 'V':
-			api_cli_version(PROG);
-			return API_EXIT_OK;
-		case 'C':
+		if (c == 'C')
 			args.cfg_path = optarg;
-			break;
-		case 'k':
+		else if (c == 'k')
 			check_only = 1;
-			break;
-		case ':':
-			return api_cli_usage_error(PROG, usage,
-						   "argument %s: expected one argument",
-						   argv[optind - 1]);
-		default:
-			return api_cli_usage_error(PROG, usage, "unrecognized arguments: %s",
-						   argv[optind - 1]);
-		}
+		else if ((rc = api_cli_common_option(PROG, c, usage, help, argv)) >= 0)
+			return rc;
 	}
-	if (optind >= argc)
-		return api_cli_usage_error(PROG, usage,
-					   "the following arguments are required: datafile");
-	if (optind + 1 < argc)
-		return api_cli_usage_error(PROG, usage, "unrecognized arguments: %s",
-					   argv[optind + 1]);
+	if ((rc = api_cli_one_positional(PROG, usage, "datafile", argc, argv)) >= 0)
+		return rc;
 
 	comp_diags_init(&diags);
 	rc = api_nodedefs_check_file(argv[optind], &diags, &defs, &err);

@@ -22,4 +22,20 @@ void api_cli_version(const char *prog);
 int api_cli_usage_error(const char *prog, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The cases every program's getopt_long loop shares, for option codes 'h' (help), 'V'
+ * (--version), ':' (missing argument) and anything unknown. Returns -1 when `c` is none of
+ * these (the program handles it), else the exit code to return now. Call getopt_long with a
+ * leading ':' in its short options and opterr = 0.
+ */
+int api_cli_common_option(const char *prog, int c, const char *usage, const char *help,
+			  char **argv);
+
+/*
+ * Check that exactly one positional argument (named `name` in messages) follows the options.
+ * Returns -1 when it does, else the usage error's exit code.
+ */
+int api_cli_one_positional(const char *prog, const char *usage, const char *name, int argc,
+			   char **argv);
+
 #endif
