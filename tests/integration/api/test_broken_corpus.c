@@ -4,7 +4,7 @@
  * with an error that names the file, line and column; none crashes or hangs.
  *
  * cases.tsv lists each file, the program (build: occopus-build --plan, import:
- * occopus-import --check) and what its stderr must say. Every file of the directory must be
+ * occopus-import --check, render: occopus-render) and what its stderr must say. Every file of the directory must be
  * listed, so a case cannot be added without its expectation.
  */
 #include <dirent.h>
@@ -22,19 +22,35 @@
 /* Run a program on a file under a time limit; returns its exit code, *err its stderr. */
 static int run_on(const char *program, const char *dir, const char *file, char **err)
 {
-	char *build = occo_test_program("api/occopus-build");
-	char *import = occo_test_program("api/occopus-import");
-	char *argv_build[] = { "timeout", "-s",	    "KILL",	  TIME_LIMIT,
-			       build,	  "--plan", (char *)file, NULL };
-	char *argv_import[] = { "timeout", "-s",      "KILL",	    TIME_LIMIT,
-				import,	   "--check", (char *)file, NULL };
+	static const struct {
+		const char *name, *path, *flag;
+	} programs[] = {
+		{ "build", "api/occopus-build", "--plan" },
+		{ "import", "api/occopus-import", "--check" },
+		{ "render", "api/occopus-render", NULL },
+	};
 	char *env[] = { "OCCOPUS_CONFIG_PATH=", NULL };
+	char *argv[8], *path;
+	size_t i, n = 0;
 	int rc;
 
-	rc = occo_test_run(dir, strcmp(program, "build") ? argv_import : argv_build, env, NULL,
-			   err);
-	free(build);
-	free(import);
+	for (i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+		if (!strcmp(programs[i].name, program))
+			break;
+	if (i == sizeof(programs) / sizeof(programs[0]))
+		fail_msg("unknown program '%s' in cases.tsv", program);
+	path = occo_test_program(programs[i].path);
+	argv[n++] = "timeout";
+	argv[n++] = "-s";
+	argv[n++] = "KILL";
+	argv[n++] = TIME_LIMIT;
+	argv[n++] = path;
+	if (programs[i].flag)
+		argv[n++] = (char *)programs[i].flag;
+	argv[n++] = (char *)file;
+	argv[n] = NULL;
+	rc = occo_test_run(dir, argv, env, NULL, err);
+	free(path);
 	return rc;
 }
 
@@ -96,7 +112,8 @@ static void test_corpus__every_file_has_a_case(void **state)
 		char *key;
 
 		len = strlen(e->d_name);
-		if (len < 6 || strcmp(e->d_name + len - 5, ".yaml"))
+		if ((len < 6 || strcmp(e->d_name + len - 5, ".yaml")) &&
+		    (len < 4 || strcmp(e->d_name + len - 3, ".j2")))
 			continue;
 		key = occo_asprintf("\n%s\t", e->d_name);
 		if (!strstr(tsv, key))
