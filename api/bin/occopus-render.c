@@ -2,7 +2,9 @@
  * occopus-render - render a template (a cloud-init file, a node definition string) the way a
  * build would, to check it before deploying anything.
  *
- *   occopus-render [--context FILE] TEMPLATE
+ *   occopus-render [--cfg CFG_PATH] [--context FILE] TEMPLATE
+ *
+ * cmd() works only when occopus_config.yaml sets templates.allow_cmd: true.
  *
  * The context (YAML or JSON) holds the names the template uses (infra_id, node_id, variables,
  * ...). Its `nodes:` key says what getip() and friends answer:
@@ -23,14 +25,17 @@
 #include "occo/infraprocessor/helpers.h"
 #include "occo/util/alloc.h"
 #include "occo/util/buf.h"
+#include "occo/util/config.h"
 #include "occo/util/template.h"
 #include "occo/util/yaml.h"
 
 #define PROG "occopus-render"
 #define MAX_TEMPLATE (16u << 20)
 #define MAX_OUTPUT (64u << 20)
+#define CMD_TIMEOUT_MS 30000
 
-static const char usage[] = "usage: occopus-render [-h] [--version] [--context FILE] TEMPLATE\n";
+static const char usage[] =
+	"usage: occopus-render [-h] [--version] [--cfg CFG_PATH] [--context FILE] TEMPLATE\n";
 
 static const char help[] =
 	"\n"
@@ -42,6 +47,7 @@ static const char help[] =
 	"options:\n"
 	"  -h, --help      show this help message and exit\n"
 	"  --version       print the version and exit\n"
+	"  --cfg CFG_PATH  path of occopus_config.yaml (templates.allow_cmd enables cmd())\n"
 	"  --context FILE  YAML or JSON with the template's names; its 'nodes' map says what\n"
 	"                  getip(), getprivip() and getipall() answer\n";
 
@@ -106,26 +112,36 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "context", required_argument, NULL, 'c' },
+		{ "cfg", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct occo_config_args args = { .argv0 = argv[0], .no_auth = 1 };
 	const char *context_path = NULL;
+	struct occo_config cfg;
 	struct occo_ydoc *doc = NULL;
 	struct iproc_helpers helpers;
 	struct occo_buf text, out;
 	struct occo_err err;
 	json_t *ctx, *view;
-	int c, rc;
+	int c, rc, allow_cmd;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'c')
 			context_path = optarg;
+		else if (c == 'C')
+			args.cfg_path = optarg;
 		else if ((rc = api_cli_common_option(PROG, c, usage, help, argv)) >= 0)
 			return rc;
 	}
 	if ((rc = api_cli_one_positional(PROG, usage, "TEMPLATE", argc, argv)) >= 0)
 		return rc;
 
+	rc = occo_config_load(&cfg, &args, &err);
+	allow_cmd = cfg.allow_cmd;
+	occo_config_release(&cfg);
+	if (rc < 0)
+		goto fail;
 	if (context_path) {
 		if (occo_yaml_load_file(context_path, NULL, &doc, &err) < 0)
 			goto fail;
@@ -140,6 +156,8 @@ int main(int argc, char **argv)
 	view = nodes_view(json_object_get(ctx, "nodes"));
 	json_object_del(ctx, "nodes");
 	iproc_helpers_init(&helpers, view);
+	if (allow_cmd)
+		iproc_helpers_allow_cmd(&helpers, CMD_TIMEOUT_MS, MAX_OUTPUT);
 
 	occo_buf_init(&text, MAX_TEMPLATE);
 	occo_buf_init(&out, MAX_OUTPUT);

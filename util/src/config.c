@@ -300,6 +300,33 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 		}
 	}
 
+	/* templates: {allow_cmd: bool} */
+	if (root && json_is_object(root) && json_object_get(root, "templates")) {
+		const json_t *t = json_object_get(root, "templates");
+		const json_t *ac = json_object_get(t, "allow_cmd");
+		const char *k;
+		json_t *v;
+
+		if (!json_is_object(t))
+			return occo_yaml_err(err,
+					     occo_ydoc_child_mark(cfg->doc, root, "templates", 0),
+					     OCCO_EINVAL, "'templates' must be a mapping");
+		json_object_foreach((json_t *)t, k, v)
+		{
+			if (strcmp(k, "allow_cmd"))
+				return occo_yaml_err(err, occo_ydoc_key_mark(cfg->doc, t, k),
+						     OCCO_EINVAL,
+						     "unknown key '%s' in 'templates' (expected "
+						     "'allow_cmd')",
+						     k);
+		}
+		if (ac && !json_is_boolean(ac))
+			return occo_yaml_err(err, occo_ydoc_child_mark(cfg->doc, t, "allow_cmd", 0),
+					     OCCO_EINVAL,
+					     "'templates.allow_cmd' must be true or false");
+		cfg->allow_cmd = json_is_true(ac);
+	}
+
 	/* the namespace: [A-Za-z0-9_.-]+ so it cannot break the key layout */
 	s = root && json_is_object(root) ? json_string_value(json_object_get(root, "namespace"))
 					 : NULL;

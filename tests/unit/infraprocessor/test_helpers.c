@@ -69,10 +69,50 @@ static void test_iproc_helpers__as_templates_call_them(void **state)
 	json_decref(view);
 }
 
+static int render(struct iproc_helpers *h, const char *tmpl, struct occo_buf *out,
+		  struct occo_err *err)
+{
+	occo_buf_init(out, 4096);
+	return occo_tmpl_render_string("t", tmpl, NULL, iproc_helpers_env(h), out, err);
+}
+
+static void test_iproc_helpers_allow_cmd__runs_without_a_shell(void **state)
+{
+	struct iproc_helpers h;
+	struct occo_buf out;
+	struct occo_err err;
+
+	iproc_helpers_init(&h, NULL);
+	/* refused until allowed */
+	assert_int_equal(render(&h, "{{ cmd('echo hi') }}", &out, &err), -OCCO_ENOTSUP);
+	occo_buf_release(&out);
+	iproc_helpers_allow_cmd(&h, 2000, 16);
+	assert_int_equal(render(&h, "[{{ cmd('echo  a   b') | trim }}]", &out, &err), 0);
+	assert_string_equal(occo_buf_str(&out), "[a b]");
+	occo_buf_release(&out);
+	/* no shell: the ';' is an argument of echo */
+	assert_int_equal(render(&h, "{{ cmd('echo x;id') | trim }}", &out, &err), 0);
+	assert_string_equal(occo_buf_str(&out), "x;id");
+	occo_buf_release(&out);
+	assert_int_equal(render(&h, "{{ cmd('false') }}", &out, &err), -OCCO_EREMOTE);
+	assert_non_null(strstr(err.msg, "'false' failed (exit status 1)"));
+	occo_buf_release(&out);
+	assert_int_equal(render(&h, "{{ cmd('no-such-program-here') }}", &out, &err), -OCCO_ENOENT);
+	assert_non_null(strstr(err.msg, "cannot run 'no-such-program-here'"));
+	occo_buf_release(&out);
+	assert_int_equal(render(&h, "{{ cmd('seq 1 1000') }}", &out, &err), -OCCO_ETOOBIG);
+	occo_buf_release(&out);
+	iproc_helpers_allow_cmd(&h, 100, 16);
+	assert_int_equal(render(&h, "{{ cmd('sleep 5') }}", &out, &err), -OCCO_ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "took longer than 100 ms"));
+	occo_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iproc_helpers__as_templates_call_them),
+		cmocka_unit_test(test_iproc_helpers_allow_cmd__runs_without_a_shell),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,7 @@ static void test_occo_config_load__defaults_without_any_file(void **state)
 	assert_int_equal(cfg.origin, OCCO_CONFIG_NONE);
 	assert_null(cfg.auth_path);
 	assert_true(cfg.redis.embedded);
+	assert_false(cfg.allow_cmd);
 	assert_string_equal(cfg.ns, "occo");
 	want = occo_asprintf("%s/.occopus/state", e->home);
 	assert_string_equal(cfg.state_dir, want);
@@ -166,7 +167,7 @@ static void test_occo_config_load__our_settings_and_the_environment(void **state
 
 	occo_test_write_file(e->cwd, "c.yaml",
 			     "redis: {url: 'redis://:s3cr3t-pw@10.0.0.5:6380/2'}\n"
-			     "state_dir: ~/st\nnamespace: prod\n"
+			     "state_dir: ~/st\nnamespace: prod\ntemplates: {allow_cmd: true}\n"
 			     "components: {uds: {protocol: redis, host: ignored, port: 1}}\n");
 	assert_int_equal(occo_config_load(&cfg, &args, NULL), 0);
 	assert_string_equal(cfg.redis.host, "10.0.0.5");
@@ -176,6 +177,7 @@ static void test_occo_config_load__our_settings_and_the_environment(void **state
 	assert_non_null(strstr(cfg.redis.source, "c.yaml:1:14: redis.url"));
 	assert_null(strstr(cfg.redis.source, "s3cr3t"));
 	assert_string_equal(cfg.ns, "prod");
+	assert_true(cfg.allow_cmd);
 	assert_true(strncmp(cfg.state_dir, e->home, strlen(e->home)) == 0);
 	occo_config_release(&cfg);
 
@@ -237,6 +239,9 @@ static const struct {
 	{ "redis: {url: 5}\n", "c.yaml:1:14: 'redis.url' must be a string" },
 	{ "redis: {url: 'ftp://x'}\n", "c.yaml:1:14: redis.url: unsupported redis url" },
 	{ "state_dir: [a]\n", "c.yaml:1:12: 'state_dir' must be a string" },
+	{ "templates: {allow_cmd: 1}\n",
+	  "c.yaml:1:24: 'templates.allow_cmd' must be true or false" },
+	{ "templates: {allowcmd: true}\n", "c.yaml:1:13: unknown key 'allowcmd' in 'templates'" },
 	{ "- a list\n", "the configuration must be a mapping" },
 	{ "key: [unclosed\n", "c.yaml:2:1:" },
 };

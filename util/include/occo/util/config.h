@@ -18,6 +18,8 @@
  *     password: ...                   # optional; never logged
  *   state_dir: ~/.occopus/state       # embedded Redis, local nodes, locks
  *   namespace: occo                   # prefix of every Redis key
+ *   templates:
+ *     allow_cmd: false                # true: templates may call cmd() (runs a command here)
  *
  * Without a `redis:` section, a stock `components.uds` of protocol redis (host, port, db) names
  * the server, so a user's existing Occopus configuration keeps pointing at their Redis. Neither
@@ -59,6 +61,7 @@ struct occo_config {
 	struct occo_config_redis redis;
 	char *state_dir;
 	char *ns; /* namespace of Redis keys */
+	int allow_cmd; /* templates.allow_cmd */
 
 	char *auth_path; /* auth_data.yaml that was loaded, or NULL */
 	enum occo_config_origin auth_origin;
