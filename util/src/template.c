@@ -929,12 +929,14 @@ static struct tnode *parse_not(struct parser *p);
 
 static struct tnode *parse_binary_chain(struct parser *p, int level);
 
-static struct tnode *parse_and(struct parser *p)
+/* A left-associative chain `sub (kw sub)*` of one keyword operator ("and", "or"). */
+static struct tnode *parse_keyword_chain(struct parser *p, const char *kw, enum tnode_kind type,
+					 struct tnode *(*sub)(struct parser *p))
 {
 	unsigned depth = p->depth;
-	struct tnode *l = parse_not(p), *r, *n;
+	struct tnode *l = sub(p), *r, *n;
 
-	while (l && is_name(cur(p), "and")) {
+	while (l && is_name(cur(p), kw)) {
 		size_t pos = cur(p)->pos;
 
 		advance(p);
@@ -942,12 +944,12 @@ static struct tnode *parse_and(struct parser *p)
 			tnode_free(l);
 			return NULL;
 		}
-		r = parse_not(p);
+		r = sub(p);
 		if (!r) {
 			tnode_free(l);
 			return NULL;
 		}
-		n = tnode_new(N_AND, pos);
+		n = tnode_new(type, pos);
 		n->a = l;
 		n->b = r;
 		l = n;
@@ -956,31 +958,14 @@ static struct tnode *parse_and(struct parser *p)
 	return l;
 }
 
+static struct tnode *parse_and(struct parser *p)
+{
+	return parse_keyword_chain(p, "and", N_AND, parse_not);
+}
+
 static struct tnode *parse_or(struct parser *p)
 {
-	unsigned depth = p->depth;
-	struct tnode *l = parse_and(p), *r, *n;
-
-	while (l && is_name(cur(p), "or")) {
-		size_t pos = cur(p)->pos;
-
-		advance(p);
-		if (enter(p) < 0) {
-			tnode_free(l);
-			return NULL;
-		}
-		r = parse_and(p);
-		if (!r) {
-			tnode_free(l);
-			return NULL;
-		}
-		n = tnode_new(N_OR, pos);
-		n->a = l;
-		n->b = r;
-		l = n;
-	}
-	p->depth = depth;
-	return l;
+	return parse_keyword_chain(p, "or", N_OR, parse_and);
 }
 
 static struct tnode *parse_expression(struct parser *p, int with_condexpr)
