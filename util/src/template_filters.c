@@ -734,6 +734,31 @@ static void keys_release(struct sort_item *items, size_t n)
 	free(items);
 }
 
+/*
+ * Sort the items of `arr` by their keys (stable) and hand out the sorted list. Takes keys and
+ * arr.
+ */
+static int sorted_take(struct tvctx *c, struct sorter *st, struct sort_item *keys, json_t *arr,
+		       size_t n, int tuples, struct tv *out)
+{
+	struct sort_item *tmp = occo_calloc(n + 1, sizeof(*tmp));
+	json_t *res;
+
+	merge_sort(st, keys, tmp, n);
+	free(tmp);
+	res = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append(res, json_array_get(arr, keys[i].idx));
+	keys_release(keys, n);
+	json_decref(arr);
+	if (st->failed) {
+		json_decref(res);
+		return -(c->err->code ? c->err->code : OCCO_EINVAL);
+	}
+	*out = list_take(res, tuples);
+	return 0;
+}
+
 /* ---- filters ------------------------------------------------------------------------------ */
 
 typedef int (*filter_fn)(struct tvctx *c, struct tv *v, struct targs *a, struct tv *out);
@@ -843,9 +868,9 @@ static int f_dictsort(struct tvctx *c, struct tv *v, struct targs *a, struct tv 
 	struct sorter st = { c, truth_arg(arg[2], 0), 0, 0 };
 	json_int_t rev;
 	struct tv items = { TV_VIEW, 0, VIEW_ITEMS, v->j, NULL, NULL };
-	struct sort_item *keys, *tmp;
+	struct sort_item *keys;
 	const char *by = "0";
-	json_t *arr, *res;
+	json_t *arr;
 	int tuples, rc;
 	size_t n;
 
@@ -878,20 +903,7 @@ static int f_dictsort(struct tvctx *c, struct tv *v, struct targs *a, struct tv 
 		json_decref(arr);
 		return rc;
 	}
-	tmp = occo_calloc(n + 1, sizeof(*tmp));
-	merge_sort(&st, keys, tmp, n);
-	free(tmp);
-	res = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append(res, json_array_get(arr, keys[i].idx));
-	keys_release(keys, n);
-	json_decref(arr);
-	if (st.failed) {
-		json_decref(res);
-		return -(c->err->code ? c->err->code : OCCO_EINVAL);
-	}
-	*out = list_take(res, 1);
-	return 0;
+	return sorted_take(c, &st, keys, arr, n, 1, out);
 }
 
 static int f_escape(struct tvctx *c, struct tv *v, struct targs *a, struct tv *out)
@@ -1614,10 +1626,10 @@ static int f_sort(struct tvctx *c, struct tv *v, struct targs *a, struct tv *out
 {
 	BIND("sort", "reverse", "case_sensitive", "attribute");
 	struct sorter st = { c, truth_arg(arg[0], 0), 0, 1 };
-	struct sort_item *keys, *tmp;
+	struct sort_item *keys;
 	const char *attr;
 	char abuf[32];
-	json_t *arr, *res;
+	json_t *arr;
 	json_int_t rev;
 	int tuples, rc;
 	size_t n;
@@ -1637,20 +1649,7 @@ static int f_sort(struct tvctx *c, struct tv *v, struct targs *a, struct tv *out
 		json_decref(arr);
 		return rc;
 	}
-	tmp = occo_calloc(n + 1, sizeof(*tmp));
-	merge_sort(&st, keys, tmp, n);
-	free(tmp);
-	res = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append(res, json_array_get(arr, keys[i].idx));
-	keys_release(keys, n);
-	json_decref(arr);
-	if (st.failed) {
-		json_decref(res);
-		return -(c->err->code ? c->err->code : OCCO_EINVAL);
-	}
-	*out = list_take(res, tuples);
-	return 0;
+	return sorted_take(c, &st, keys, arr, n, tuples, out);
 }
 
 static int f_unique(struct tvctx *c, struct tv *v, struct targs *a, struct tv *out)
