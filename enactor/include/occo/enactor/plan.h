@@ -1,0 +1,79 @@
+/*
+ * plan.h - what one maintenance pass must do, decided without I/O (OCCOPUS.md 6.2, 6.3).
+ *
+ * Input: the static description, the instance records (each with the state its cloud reported
+ * in this pass, after crash leftovers were adopted) and the scaling hash. Output: the instances
+ * to drop, with why, and the instances to create, level by level (a level starts when every
+ * node of the previous one is ready), plus the scaling hash's updates.
+ *
+ *   upkeep   failed and shutdown instances are dropped (and so replaced: they no longer count);
+ *            a record still `creating` (its create never answered and no instance carries its
+ *            token) or `dropping` is dropped again; temp_failed and pending instances count
+ *   removed  instances of nodes that the description no longer has are dropped
+ *   scaling  each node's target is computed by ib_scaling_plan (requests, min, max); the
+ *            surplus is dropped (named instances first, then the youngest)
+ *   create   target - existing instances of each node, in the description's levels
+ *
+ * Unlike Occopus, shutdown instances are dropped through the cloud rather than forgotten, so
+ * nothing a cloud still holds is left unaccounted for.
+ */
+#ifndef OCCO_ENACTOR_PLAN_H
+#define OCCO_ENACTOR_PLAN_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "occo/util/err.h"
+
+enum enact_drop_reason {
+	ENACT_DROP_FAILED = 0,
+	ENACT_DROP_SHUTDOWN,
+	ENACT_DROP_UNFINISHED, /* a create or drop a crash interrupted */
+	ENACT_DROP_REMOVED, /* the node is no longer in the description */
+	ENACT_DROP_SCALING, /* over the target */
+};
+
+/* "failed", "shutdown", "unfinished", "removed", "scaling". */
+const char *enact_drop_reason_name(enum enact_drop_reason r);
+
+struct enact_drop {
+	const char *node_id; /* borrowed from the records */
+	const char *name; /* the node's name (borrowed) */
+	enum enact_drop_reason reason;
+};
+
+struct enact_create {
+	const char *name; /* borrowed from the description */
+	int count;
+};
+
+struct enact_level {
+	struct enact_create *v; /* only nodes with something to create */
+	size_t n;
+};
+
+struct enact_plan {
+	struct enact_drop *drops;
+	size_t ndrops;
+	struct enact_level *levels; /* one per level of the description, possibly empty */
+	size_t nlevels;
+	size_t ncreate; /* instances to create, all levels */
+	size_t nkeep; /* instances that stay */
+	int bootstrap; /* nothing is recorded yet: the infrastructure starts now */
+	json_t *targets; /* {name: target}: node-count-<name> values to store */
+	json_t *scaling_del; /* scaling fields to delete */
+	json_t *scaling_put; /* {field: value}: scaling fields to rewrite */
+	json_t *warnings; /* messages to log at warning level */
+};
+
+/*
+ * Plan one pass. `desc` is the static description, `nodes` the records {node_id: record}
+ * (record: name, state, created_at, addresses, ...), `scaling` the scaling hash (may be NULL).
+ * All are borrowed and must outlive the plan. Fails only on malformed input (-OCCO_EPROTO).
+ */
+int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scaling,
+		    struct enact_plan *out, struct occo_err *err);
+void enact_plan_release(struct enact_plan *plan);
+
+#endif

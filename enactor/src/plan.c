@@ -1,0 +1,180 @@
+/*
+ * plan.c - the decisions of a maintenance pass.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "occo/enactor/plan.h"
+#include "occo/infobroker/scaling.h"
+#include "occo/util/alloc.h"
+
+const char *enact_drop_reason_name(enum enact_drop_reason r)
+{
+	static const char *const names[] = { "failed", "shutdown", "unfinished", "removed",
+					     "scaling" };
+
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
+static void add_drop(struct enact_plan *p, size_t *cap, const char *node_id, const char *name,
+		     enum enact_drop_reason reason)
+{
+	if (p->ndrops == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		p->drops = occo_reallocarray(p->drops, *cap, sizeof(*p->drops));
+	}
+	p->drops[p->ndrops++] = (struct enact_drop){ node_id, name, reason };
+}
+
+/* The upkeep verdict on one record: -1 keep, else why it is dropped. */
+static int upkeep(const json_t *rec)
+{
+	const char *state = json_string_value(json_object_get(rec, "state"));
+
+	if (!state)
+		return ENACT_DROP_UNFINISHED;
+	if (!strcmp(state, "failed"))
+		return ENACT_DROP_FAILED;
+	if (!strcmp(state, "shutdown"))
+		return ENACT_DROP_SHUTDOWN;
+	if (!strcmp(state, "creating") || !strcmp(state, "dropping"))
+		return ENACT_DROP_UNFINISHED;
+	return -1;
+}
+
+/* One node: its existing instances, its scaling plan, its drops and creates. */
+static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, const json_t *nodes,
+		     const json_t *scaling, int *create, struct occo_err *err)
+{
+	const char *name = json_string_value(json_object_get(node, "name"));
+	struct ib_scaling_inst *inst;
+	struct ib_scaling_plan sp;
+	const char *id, *k;
+	json_t *rec, *v;
+	size_t n = 0, i;
+	int rc;
+
+	inst = occo_calloc(json_object_size(nodes) + 1, sizeof(*inst));
+	json_object_foreach((json_t *)nodes, id, rec)
+	{
+		const char *rname = json_string_value(json_object_get(rec, "name"));
+
+		if (!rname || strcmp(rname, name) || upkeep(rec) >= 0)
+			continue;
+		inst[n].node_id = id;
+		inst[n].addresses = json_object_get(rec, "addresses");
+		inst[n].created_at =
+			(uint64_t)json_integer_value(json_object_get(rec, "created_at"));
+		n++;
+	}
+	rc = ib_scaling_plan(name, json_object_get(node, "scaling"), scaling, inst, n, &sp, err);
+	free(inst);
+	if (rc < 0)
+		return rc;
+	json_array_foreach(sp.drop, i, v)
+	{
+		/* borrow the id from the records, which outlive the plan */
+		void *it = json_object_iter_at((json_t *)nodes, json_string_value(v));
+
+		if (it)
+			add_drop(p, dcap, json_object_iter_key(it), name, ENACT_DROP_SCALING);
+	}
+	*create = sp.target - (int)(n - json_array_size(sp.drop));
+	if (*create < 0)
+		*create = 0;
+	p->nkeep += n - json_array_size(sp.drop);
+	if (sp.store_target)
+		json_object_set_new(p->targets, name, json_integer(sp.target));
+	json_array_extend(p->scaling_del, sp.del);
+	json_object_foreach(sp.put, k, v) json_object_set(p->scaling_put, k, v);
+	json_array_extend(p->warnings, sp.warnings);
+	ib_scaling_plan_release(&sp);
+	return 0;
+}
+
+int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scaling,
+		    struct enact_plan *out, struct occo_err *err)
+{
+	const json_t *dnodes = json_object_get(desc, "nodes");
+	const json_t *levels = json_object_get(desc, "levels");
+	json_t *by_name = json_object(), *node, *level, *name, *rec;
+	struct enact_plan p = { 0 };
+	size_t dcap = 0, i, j;
+	const char *id;
+	int rc = 0, verdict;
+
+	if (!json_is_array(dnodes) || !json_is_array(levels) || !json_is_object(nodes))
+		return occo_err_set(err, OCCO_EPROTO,
+				    "the static description has no nodes or levels");
+	p.targets = json_object();
+	p.scaling_del = json_array();
+	p.scaling_put = json_object();
+	p.warnings = json_array();
+	p.bootstrap = json_object_size(nodes) == 0;
+	json_array_foreach(dnodes, i, node)
+		json_object_set(by_name, json_string_value(json_object_get(node, "name")), node);
+
+	/* upkeep and removed nodes */
+	json_object_foreach((json_t *)nodes, id, rec)
+	{
+		const char *rname = json_string_value(json_object_get(rec, "name"));
+
+		verdict = upkeep(rec);
+		if (verdict >= 0)
+			add_drop(&p, &dcap, id, rname, (enum enact_drop_reason)verdict);
+		else if (!rname || !json_object_get(by_name, rname))
+			add_drop(&p, &dcap, id, rname, ENACT_DROP_REMOVED);
+	}
+
+	/* scaling and creation, level by level */
+	p.nlevels = json_array_size(levels);
+	p.levels = occo_calloc(p.nlevels + 1, sizeof(*p.levels));
+	json_array_foreach(levels, i, level)
+	{
+		p.levels[i].v = occo_calloc(json_array_size(level) + 1, sizeof(*p.levels[i].v));
+		json_array_foreach(level, j, name)
+		{
+			int create = 0;
+
+			node = json_object_get(by_name, json_string_value(name));
+			if (!node) {
+				rc = occo_err_set(err, OCCO_EPROTO,
+						  "level %zu names unknown node '%s'", i,
+						  json_string_value(name));
+				goto out;
+			}
+			rc = plan_node(&p, &dcap, node, nodes, scaling, &create, err);
+			if (rc < 0)
+				goto out;
+			if (create > 0) {
+				p.levels[i].v[p.levels[i].n++] = (struct enact_create){
+					json_string_value(json_object_get(node, "name")), create
+				};
+				p.ncreate += (size_t)create;
+			}
+		}
+	}
+out:
+	json_decref(by_name);
+	if (rc < 0) {
+		enact_plan_release(&p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void enact_plan_release(struct enact_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nlevels; i++)
+		free(p->levels[i].v);
+	free(p->levels);
+	free(p->drops);
+	json_decref(p->targets);
+	json_decref(p->scaling_del);
+	json_decref(p->scaling_put);
+	json_decref(p->warnings);
+	memset(p, 0, sizeof(*p));
+}

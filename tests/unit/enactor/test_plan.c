@@ -1,0 +1,176 @@
+/*
+ * test_plan.c - the decisions of a maintenance pass: level-ordered creation (Occopus's own
+ * trace), upkeep, removed nodes, scaling requests.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "occo/enactor/plan.h"
+
+/* The diamond of Occopus's enactor fixture: B and C depend on A; D on nothing. */
+static const char diamond[] =
+	"{\"nodes\": [{\"name\": \"A\", \"scaling\": {\"min\": 1, \"max\": 1}},"
+	"            {\"name\": \"B\", \"scaling\": {\"min\": 1, \"max\": 5}},"
+	"            {\"name\": \"C\", \"scaling\": {\"min\": 2, \"max\": 5}},"
+	"            {\"name\": \"D\", \"scaling\": {\"min\": 1, \"max\": 1}}],"
+	" \"levels\": [[\"A\", \"D\"], [\"B\", \"C\"]]}";
+
+static json_t *rec(const char *name, const char *state, long long created)
+{
+	return json_pack("{s:s,s:s,s:I,s:[s]}", "name", name, "state", state, "created_at",
+			 (json_int_t)created, "addresses", "10.0.0.1");
+}
+
+/* "A:1 D:1": the creations of one level, in the trace format of Occopus's fixture. */
+static void level_text(const struct enact_level *l, char *buf, size_t n)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%s:%d", i ? " " : "", l->v[i].name,
+					l->v[i].count);
+}
+
+static void test_enact_plan_pass__fresh_infrastructure_as_occopus_trace(void **state)
+{
+	json_t *desc = json_loads(diamond, 0, NULL), *nodes = json_object();
+	struct enact_plan p;
+	char buf[128];
+
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_true(p.bootstrap);
+	assert_int_equal(p.ndrops, 0);
+	assert_int_equal(p.nlevels, 2);
+	/* Occopus: "R A:1 B:0 C:0 D:1" then "R A:1 B:1 C:2 D:1" */
+	level_text(&p.levels[0], buf, sizeof(buf));
+	assert_string_equal(buf, "A:1 D:1");
+	level_text(&p.levels[1], buf, sizeof(buf));
+	assert_string_equal(buf, "B:1 C:2");
+	assert_int_equal(p.ncreate, 5);
+	enact_plan_release(&p);
+	json_decref(nodes);
+	json_decref(desc);
+}
+
+static void test_enact_plan_pass__nothing_to_do(void **state)
+{
+	json_t *desc = json_loads(diamond, 0, NULL);
+	json_t *nodes = json_pack("{s:o,s:o,s:o,s:o,s:o}", "a1", rec("A", "ready", 1), "b1",
+				  rec("B", "ready", 1), "c1", rec("C", "pending", 1), "c2",
+				  rec("C", "temp_failed", 2), "d1", rec("D", "ready", 1));
+	struct enact_plan p;
+
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_false(p.bootstrap);
+	assert_int_equal(p.ndrops, 0);
+	assert_int_equal(p.ncreate, 0);
+	assert_int_equal(p.nkeep, 5);
+	enact_plan_release(&p);
+	json_decref(nodes);
+	json_decref(desc);
+}
+
+static void test_enact_plan_pass__upkeep_replaces_failed_and_shutdown(void **state)
+{
+	json_t *desc = json_loads(diamond, 0, NULL);
+	json_t *nodes = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "a1", rec("A", "failed", 1), "b1",
+				  rec("B", "ready", 1), "c1", rec("C", "shutdown", 1), "c2",
+				  rec("C", "ready", 2), "d1", rec("D", "creating", 1), "x1",
+				  rec("X", "ready", 1));
+	struct enact_plan p;
+	char buf[128];
+	size_t i;
+	int seen = 0;
+
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(p.ndrops, 4);
+	for (i = 0; i < p.ndrops; i++) {
+		const char *id = p.drops[i].node_id;
+		enum enact_drop_reason r = p.drops[i].reason;
+
+		if (!strcmp(id, "a1") && r == ENACT_DROP_FAILED)
+			seen |= 1;
+		if (!strcmp(id, "c1") && r == ENACT_DROP_SHUTDOWN)
+			seen |= 2;
+		if (!strcmp(id, "d1") && r == ENACT_DROP_UNFINISHED)
+			seen |= 4;
+		if (!strcmp(id, "x1") && r == ENACT_DROP_REMOVED)
+			seen |= 8;
+	}
+	assert_int_equal(seen, 15);
+	level_text(&p.levels[0], buf, sizeof(buf));
+	assert_string_equal(buf, "A:1 D:1");
+	level_text(&p.levels[1], buf, sizeof(buf));
+	assert_string_equal(buf, "C:1");
+	assert_string_equal(enact_drop_reason_name(ENACT_DROP_REMOVED), "removed");
+	enact_plan_release(&p);
+	json_decref(nodes);
+	json_decref(desc);
+}
+
+static void test_enact_plan_pass__scaling_requests(void **state)
+{
+	json_t *desc = json_loads(diamond, 0, NULL);
+	json_t *nodes = json_pack("{s:o,s:o,s:o,s:o,s:o}", "a1", rec("A", "ready", 1), "b1",
+				  rec("B", "ready", 1), "c1", rec("C", "ready", 1), "c2",
+				  rec("C", "ready", 5), "d1", rec("D", "ready", 1));
+	json_t *scaling =
+		json_pack("{s:s,s:s,s:s,s:s,s:s}", "node-create:B:1", "", "node-create:B:2", "",
+			  "node-destroy:C:1", "", "node-create:A:1", "", "node-count-D", "7");
+	struct enact_plan p;
+	char buf[128];
+
+	assert_int_equal(enact_plan_pass(desc, nodes, scaling, &p, NULL), 0);
+	/* B: 1 + 2 = 3; A stays at its max 1 (warning); C would go below min 2 (warning) */
+	level_text(&p.levels[1], buf, sizeof(buf));
+	assert_string_equal(buf, "B:2");
+	assert_int_equal(json_integer_value(json_object_get(p.targets, "B")), 3);
+	assert_int_equal(p.ndrops, 0);
+	assert_true(json_array_size(p.warnings) >= 2);
+	assert_true(json_array_size(p.scaling_del) >= 4);
+	enact_plan_release(&p);
+	json_decref(scaling);
+
+	/* scaling C down to its minimum from 3: the youngest goes */
+	json_object_set_new(nodes, "c3", rec("C", "ready", 9));
+	scaling = json_pack("{s:s}", "node-destroy:C:1", "");
+	assert_int_equal(enact_plan_pass(desc, nodes, scaling, &p, NULL), 0);
+	assert_int_equal(p.ndrops, 1);
+	assert_string_equal(p.drops[0].node_id, "c3");
+	assert_int_equal(p.drops[0].reason, ENACT_DROP_SCALING);
+	assert_int_equal(p.ncreate, 0);
+	enact_plan_release(&p);
+	json_decref(scaling);
+	json_decref(nodes);
+	json_decref(desc);
+}
+
+static void test_enact_plan_pass__malformed_description(void **state)
+{
+	json_t *desc = json_loads("{\"nodes\": [], \"levels\": [[\"ghost\"]]}", 0, NULL);
+	json_t *nodes = json_object();
+	struct enact_plan p;
+	struct occo_err err;
+
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, &err), -OCCO_EPROTO);
+	assert_non_null(strstr(err.msg, "unknown node 'ghost'"));
+	json_decref(desc);
+	desc = json_object();
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, &err), -OCCO_EPROTO);
+	json_decref(desc);
+	json_decref(nodes);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_enact_plan_pass__fresh_infrastructure_as_occopus_trace),
+		cmocka_unit_test(test_enact_plan_pass__nothing_to_do),
+		cmocka_unit_test(test_enact_plan_pass__upkeep_replaces_failed_and_shutdown),
+		cmocka_unit_test(test_enact_plan_pass__scaling_requests),
+		cmocka_unit_test(test_enact_plan_pass__malformed_description),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
