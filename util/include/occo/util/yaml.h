@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "occo/util/buf.h"
 #include "occo/util/err.h"
 
 /* Where a node or key was written. `file` lives as long as the document. */
@@ -102,6 +103,13 @@ const char *occo_ydoc_child_tag(const struct occo_ydoc *doc, const json_t *paren
 /* The files the document was loaded from, the main file first (for messages and --check). */
 size_t occo_ydoc_nfiles(const struct occo_ydoc *doc);
 const char *occo_ydoc_file(const struct occo_ydoc *doc, size_t i);
+
+/*
+ * Append the YAML text of a JSON value to `out` (block style, keys in their order, strings
+ * quoted where YAML would read them as something else). For cloud-init files written as
+ * mappings, which are sent as "#cloud-config" YAML text.
+ */
+int occo_yaml_dump(const json_t *v, struct occo_buf *out, struct occo_err *err);
 
 /*
  * Record an error positioned at `mark`: "FILE:LINE:COL: message". A NULL mark gives the
