@@ -97,7 +97,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 {
 	const json_t *dnodes = json_object_get(desc, "nodes");
 	const json_t *levels = json_object_get(desc, "levels");
-	json_t *by_name = json_object(), *node, *level, *name, *rec;
+	json_t *by_name, *node, *level, *name, *rec;
 	struct enact_plan p = { 0 };
 	size_t dcap = 0, i, j;
 	const char *id;
@@ -106,6 +106,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	if (!json_is_array(dnodes) || !json_is_array(levels) || !json_is_object(nodes))
 		return occo_err_set(err, OCCO_EPROTO,
 				    "the static description has no nodes or levels");
+	by_name = json_object();
 	p.targets = json_object();
 	p.scaling_del = json_array();
 	p.scaling_put = json_object();

@@ -1,0 +1,124 @@
+/*
+ * iproc.h - the infraprocessor's commands on one infrastructure: create a node's instance,
+ * drop one, and learn the live state of all of them (OCCOPUS.md 6.4, DESIGN.md "Data flow",
+ * "Crash safety").
+ *
+ * An iproc_infra holds what the commands share: the infrastructure's records (node_id ->
+ * instance record, kept up to date in memory and written through the write batch), the node
+ * definitions of the types it creates, the view the template helpers answer from, and one
+ * poller that asks each cloud endpoint for the state of all its waiting instances at once.
+ *
+ * Create, for one instance of a node:
+ *   resolve (choose a definition, render)  ->  record {state: creating, token} stored
+ *   ->  cloud create (through the rh core)  ->  record {state: pending, instance_id}
+ *   ->  wait until the cloud says ready (the poller), then the config manager (dummy: at
+ *       once) and the health checks  ->  record {state: ready}, event nodecreated
+ * A cloud state of failed or shutdown, or the creation deadline, fails the command with the
+ * cloud's own message; the record stays (state failed) for the caller to drop.
+ * Drop: record {state: dropping}  ->  cloud drop (by instance id, or by token when the id was
+ * never learnt)  ->  record deleted, event nodedropped.
+ * Refresh: one list per endpoint; records get the states and addresses the clouds report; a
+ * record without an instance id whose token a cloud lists is adopted; an instance that its
+ * cloud no longer lists is `shutdown`.
+ *
+ * Every callback runs exactly once, on the loop, never from inside the call that started it.
+ */
+#ifndef OCCO_INFRAPROCESSOR_IPROC_H
+#define OCCO_INFRAPROCESSOR_IPROC_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "occo/util/err.h"
+
+struct ib_batch;
+struct occo_config;
+
+/*
+ * The clouds, as the infraprocessor needs them. The libraries of one tier do not link each
+ * other: the program wires the resource handlers in (api), and tests may wire anything.
+ */
+
+/* One instance, as a cloud is asked about it. Everything is borrowed for the call. */
+struct iproc_node {
+	const char *infra_id;
+	const char *node_id;
+	const char *name;
+	const char *token; /* the idempotency token the cloud tags it with */
+	const json_t *resource; /* the rendered resource section */
+	const json_t *auth; /* the selected auth_data, or NULL */
+	const char *user_data; /* the rendered cloud-init, or NULL */
+	const json_t *attributes; /* contextualisation attributes, or NULL */
+	const char *instance_id; /* the cloud's id, or NULL when never learnt */
+};
+
+/* One instance, as a cloud reports it. Borrowed during the callback. */
+struct iproc_seen {
+	const char *instance_id;
+	const char *token; /* or NULL when the instance is not ours */
+	const char *state; /* "pending", "ready", "failed", "shutdown", "temp_failed", "unknown" */
+	const json_t *addresses;
+	const char *private_address;
+	const char *message; /* the cloud's words on a failure, or NULL */
+};
+
+typedef void (*iproc_created_fn)(const char *instance_id, const struct occo_err *err, void *ud);
+typedef void (*iproc_dropped_fn)(const struct occo_err *err, void *ud);
+typedef void (*iproc_listed_fn)(const struct iproc_seen *v, size_t n, const struct occo_err *err,
+				void *ud);
+
+/* Each op calls its callback exactly once, later, or returns an error and never calls it. */
+struct iproc_cloud {
+	void *impl;
+	int (*create)(void *impl, const struct iproc_node *node, iproc_created_fn cb, void *ud,
+		      struct occo_err *err);
+	int (*drop)(void *impl, const struct iproc_node *node, iproc_dropped_fn cb, void *ud,
+		    struct occo_err *err);
+	/* every instance of node->infra_id on the endpoint of node->resource */
+	int (*list)(void *impl, const struct iproc_node *node, iproc_listed_fn cb, void *ud,
+		    struct occo_err *err);
+	/* which resource sections are listed together; the caller frees it */
+	char *(*endpoint_key)(void *impl, const json_t *resource);
+};
+
+struct iproc_opts {
+	unsigned poll_ms; /* between two state polls of waiting instances (1000) */
+	unsigned create_timeout_ms; /* an instance not ready by then fails (600000) */
+};
+
+struct iproc_infra;
+
+/*
+ * Start working on an infrastructure. `desc` is its static description and `records` its
+ * instance records {node_id: record} (both taken: the iproc_infra keeps them up to date and
+ * releases them). `defs` is {type: [definitions]} for the types that may be created (taken).
+ * `cloud`, `batch` and `cfg` (auth_data) are borrowed and must outlive it.
+ */
+int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib_batch *batch,
+		     const struct occo_config *cfg, const struct iproc_opts *opts, json_t *desc,
+		     json_t *records, json_t *defs, struct iproc_infra **out, struct occo_err *err);
+
+/* Cancel what is in flight (callbacks run with -OCCO_ECANCELED), then release. */
+void iproc_infra_close(struct iproc_infra *in);
+
+/* The records as they are now (borrowed). */
+const json_t *iproc_infra_records(const struct iproc_infra *in);
+const char *iproc_infra_id(const struct iproc_infra *in);
+
+typedef void (*iproc_done_fn)(const struct occo_err *err, void *ud);
+typedef void (*iproc_node_fn)(const char *node_id, const struct occo_err *err, void *ud);
+
+/* Create one instance of node `name`; cb gets its node_id (also on failure, once known). */
+int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb, void *ud,
+		      struct occo_err *err);
+
+/* Drop the instance `node_id` (it must be in the records). */
+int iproc_drop_node(struct iproc_infra *in, const char *node_id, iproc_node_fn cb, void *ud,
+		    struct occo_err *err);
+
+/* Learn the live state of every record (one list per endpoint), adopting crash leftovers. */
+int iproc_refresh(struct iproc_infra *in, iproc_done_fn cb, void *ud, struct occo_err *err);
+
+#endif

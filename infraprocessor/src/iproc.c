@@ -1,0 +1,769 @@
+/*
+ * iproc.c - create, drop and refresh instances of one infrastructure (see iproc.h).
+ *
+ * Lifetimes: the iproc_infra is reference counted. Every asynchronous step (a batch write, a
+ * cloud call, the poll timer) holds a reference, so that a cloud answering after
+ * iproc_infra_close() finds its context still there, sees it closed and only lets go. User
+ * callbacks run once: at completion, or with -OCCO_ECANCELED when the infra is closed first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "occo/infobroker/batch.h"
+#include "occo/infraprocessor/helpers.h"
+#include "occo/infraprocessor/iproc.h"
+#include "occo/infraprocessor/resolve.h"
+#include "occo/util/alloc.h"
+#include "occo/util/clock.h"
+#include "occo/util/config.h"
+#include "occo/util/id.h"
+#include "occo/util/log.h"
+
+#define DEFAULT_POLL_MS 1000
+#define DEFAULT_CREATE_TIMEOUT_MS (600u * 1000u)
+
+enum op_kind { OP_CREATE, OP_DROP };
+
+/* A create or a drop in flight. */
+struct op {
+	enum op_kind kind;
+	struct iproc_infra *in;
+	struct op *prev, *next; /* in->ops */
+	int refs;
+	int done; /* the user callback ran */
+	int waiting; /* create: the instance exists, waiting for ready */
+	char node_id[OCCO_UUID_STRLEN + 1];
+	char *name;
+	char *token;
+	char *endpoint;
+	uint64_t deadline;
+	struct iproc_resolved res;
+	iproc_node_fn cb;
+	void *ud;
+};
+
+struct iproc_infra {
+	uv_loop_t *loop;
+	const struct iproc_cloud *cloud;
+	struct ib_batch *batch;
+	const struct occo_config *cfg;
+	struct iproc_opts o;
+	json_t *desc, *records, *defs;
+	json_t *by_name; /* node name -> node of the description */
+	json_t *view; /* for getip & co.; NULL when records changed */
+	const char *infra_id;
+	struct iproc_helpers helpers;
+	uv_timer_t poll;
+	int polling; /* a poll is scheduled or lists are out */
+	int lists_out; /* lists of the current poll not answered yet */
+	struct op *ops;
+	int refs;
+	int closed;
+};
+
+static void in_ref(struct iproc_infra *in)
+{
+	in->refs++;
+}
+
+static void in_free(struct iproc_infra *in)
+{
+	json_decref(in->desc);
+	json_decref(in->records);
+	json_decref(in->defs);
+	json_decref(in->by_name);
+	json_decref(in->view);
+	free(in);
+}
+
+static void in_unref(struct iproc_infra *in)
+{
+	if (--in->refs == 0)
+		in_free(in);
+}
+
+static void op_unref(struct op *op)
+{
+	if (--op->refs > 0)
+		return;
+	iproc_resolved_release(&op->res);
+	free(op->name);
+	free(op->token);
+	free(op->endpoint);
+	in_unref(op->in);
+	free(op);
+}
+
+static struct op *op_new(struct iproc_infra *in, enum op_kind kind, iproc_node_fn cb, void *ud)
+{
+	struct op *op = occo_calloc(1, sizeof(*op));
+
+	op->kind = kind;
+	op->in = in;
+	op->refs = 1; /* the list's */
+	op->cb = cb;
+	op->ud = ud;
+	in_ref(in);
+	op->next = in->ops;
+	if (in->ops)
+		in->ops->prev = op;
+	in->ops = op;
+	return op;
+}
+
+/* Run the user callback once and take the op off the list. */
+static void op_finish(struct op *op, const struct occo_err *err)
+{
+	struct iproc_infra *in = op->in;
+
+	if (op->done)
+		return;
+	op->done = 1;
+	op->waiting = 0;
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		in->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	if (op->cb)
+		op->cb(op->node_id, err, op->ud);
+	op_unref(op);
+}
+
+static json_t *record_of(struct iproc_infra *in, const char *node_id)
+{
+	return json_object_get(in->records, node_id);
+}
+
+/* Store a record (and an event when `event` is set); `cb` (may be NULL) when it is stored. */
+static void store(struct iproc_infra *in, const char *node_id, const char *event, ib_done_fn cb,
+		  void *ud)
+{
+	json_t *rec = record_of(in, node_id);
+	struct occo_err err;
+
+	json_decref(in->view);
+	in->view = NULL;
+	if (ib_batch_node_put(in->batch, in->infra_id, node_id, rec, cb, ud, &err) < 0) {
+		OCCO_ERROR("cannot store an instance record", OCCO_KV("infra", in->infra_id),
+			   OCCO_KV("node_id", node_id), OCCO_KV("error", err.msg));
+		if (cb)
+			cb(&err, ud);
+		return;
+	}
+	if (event) {
+		json_t *data = json_pack("{s:s,s:s?}", "node_id", node_id, "node_name",
+					 json_string_value(json_object_get(rec, "name")));
+
+		ib_batch_event(in->batch, in->infra_id, event, data, NULL, NULL, NULL);
+		json_decref(data);
+	}
+}
+
+static void set_state(json_t *rec, const char *state)
+{
+	json_object_set_new(rec, "state", json_string(state));
+}
+
+/* ---- the view getip & co. answer from ---- */
+
+static int by_created(const void *a, const void *b)
+{
+	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+	json_int_t cx = json_integer_value(json_object_get(x, "created_at"));
+	json_int_t cy = json_integer_value(json_object_get(y, "created_at"));
+
+	return cx < cy ? -1 : cx > cy;
+}
+
+static const json_t *view_of(struct iproc_infra *in)
+{
+	const json_t **recs;
+	const char *id;
+	json_t *rec;
+	size_t n = 0, i;
+
+	if (in->view)
+		return in->view;
+	recs = occo_calloc(json_object_size(in->records) + 1, sizeof(*recs));
+	json_object_foreach(in->records, id, rec) recs[n++] = rec;
+	qsort(recs, n, sizeof(*recs), by_created);
+	in->view = json_object();
+	for (i = 0; i < n; i++) {
+		const char *name = json_string_value(json_object_get(recs[i], "name"));
+		const json_t *addrs = json_object_get(recs[i], "addresses");
+		json_t *list;
+
+		if (!name || !json_array_size(addrs))
+			continue;
+		list = json_object_get(in->view, name);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(in->view, name, list);
+		}
+		json_array_append_new(list, json_pack("{s:O,s:O?}", "addresses", addrs, "private",
+						      json_object_get(recs[i], "private_address")));
+	}
+	free(recs);
+	return in->view;
+}
+
+/* ---- open, close ---- */
+
+static void poll_closed(uv_handle_t *h)
+{
+	in_unref(h->data);
+}
+
+int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib_batch *batch,
+		     const struct occo_config *cfg, const struct iproc_opts *opts, json_t *desc,
+		     json_t *records, json_t *defs, struct iproc_infra **out, struct occo_err *err)
+{
+	struct iproc_infra *in;
+	const char *id = json_string_value(json_object_get(desc, "infra_id"));
+	json_t *n;
+	size_t i;
+
+	if (!id || !json_is_object(records)) {
+		json_decref(desc);
+		json_decref(records);
+		json_decref(defs);
+		return occo_err_set(err, OCCO_EINVAL, "the static description has no infra_id");
+	}
+	in = occo_calloc(1, sizeof(*in));
+	in->loop = loop;
+	in->cloud = cloud;
+	in->batch = batch;
+	in->cfg = cfg;
+	in->o.poll_ms = opts && opts->poll_ms ? opts->poll_ms : DEFAULT_POLL_MS;
+	in->o.create_timeout_ms = opts && opts->create_timeout_ms ? opts->create_timeout_ms
+								  : DEFAULT_CREATE_TIMEOUT_MS;
+	in->desc = desc;
+	in->records = records;
+	in->defs = defs ? defs : json_object();
+	in->infra_id = id;
+	in->by_name = json_object();
+	json_array_foreach(json_object_get(desc, "nodes"), i, n)
+		json_object_set(in->by_name, json_string_value(json_object_get(n, "name")), n);
+	in->refs = 2; /* the owner's and the timer's */
+	uv_timer_init(loop, &in->poll);
+	in->poll.data = in;
+	*out = in;
+	return 0;
+}
+
+void iproc_infra_close(struct iproc_infra *in)
+{
+	struct occo_err err;
+
+	if (!in)
+		return;
+	in->closed = 1;
+	occo_err_set(&err, OCCO_ECANCELED, "infrastructure '%s': cancelled", in->infra_id);
+	while (in->ops)
+		op_finish(in->ops, &err);
+	uv_close((uv_handle_t *)&in->poll, poll_closed);
+	in_unref(in);
+}
+
+const json_t *iproc_infra_records(const struct iproc_infra *in)
+{
+	return in->records;
+}
+
+const char *iproc_infra_id(const struct iproc_infra *in)
+{
+	return in->infra_id;
+}
+
+/* The cloud's view of a record (borrowing from it). */
+static void node_of(struct iproc_infra *in, const char *node_id, const json_t *rec,
+		    struct iproc_node *node, struct occo_err *err)
+{
+	const json_t *auth = NULL;
+
+	memset(node, 0, sizeof(*node));
+	node->infra_id = in->infra_id;
+	node->node_id = node_id;
+	node->name = json_string_value(json_object_get(rec, "name"));
+	node->token = json_string_value(json_object_get(rec, "token"));
+	node->resource = json_object_get(rec, "resource");
+	node->instance_id = json_string_value(json_object_get(rec, "instance_id"));
+	if (in->cfg && occo_config_auth_select(in->cfg, "resource", node->resource, &auth, err) < 0)
+		auth = NULL;
+	node->auth = auth;
+}
+
+/* ---- the poller ---- */
+
+static void schedule_poll(struct iproc_infra *in, unsigned delay_ms);
+
+struct poll_list {
+	struct iproc_infra *in;
+	char *endpoint;
+};
+
+/* Apply what a list said to the waiting creates of its endpoint. */
+static void apply_poll(struct iproc_infra *in, const char *endpoint, const struct iproc_seen *v,
+		       size_t n)
+{
+	uint64_t now = occo_clock_now_ms();
+	struct op *op, *next;
+	size_t i;
+
+	for (op = in->ops; op; op = next) {
+		const struct iproc_seen *found = NULL;
+		json_t *rec;
+		struct occo_err err;
+
+		next = op->next;
+		if (op->kind != OP_CREATE || !op->waiting || strcmp(op->endpoint, endpoint))
+			continue;
+		rec = record_of(in, op->node_id);
+		for (i = 0; i < n && !found; i++) {
+			if (v[i].token && !strcmp(v[i].token, op->token))
+				found = &v[i];
+		}
+		if (found && !strcmp(found->state, "ready")) {
+			set_state(rec, "ready");
+			json_object_set(rec, "addresses", (json_t *)found->addresses);
+			if (found->private_address)
+				json_object_set_new(rec, "private_address",
+						    json_string(found->private_address));
+			json_object_set_new(rec, "ready_at",
+					    json_integer((json_int_t)occo_clock_wall_ms()));
+			store(in, op->node_id, "nodecreated", NULL, NULL);
+			op_finish(op, NULL);
+		} else if (found &&
+			   (!strcmp(found->state, "failed") || !strcmp(found->state, "shutdown"))) {
+			set_state(rec, found->state);
+			occo_err_set(&err, OCCO_EREMOTE, "node '%s': instance %s is %s%s%s",
+				     op->name,
+				     json_string_value(json_object_get(rec, "instance_id")),
+				     found->state, found->message ? ": " : "",
+				     found->message ? found->message : "");
+			json_object_set_new(rec, "error", json_string(err.msg));
+			store(in, op->node_id, "nodefailed", NULL, NULL);
+			op_finish(op, &err);
+		} else if (now >= op->deadline) {
+			set_state(rec, "failed");
+			occo_err_set(&err, OCCO_ETIMEDOUT, "node '%s': not ready after %u s",
+				     op->name, in->o.create_timeout_ms / 1000);
+			json_object_set_new(rec, "error", json_string(err.msg));
+			store(in, op->node_id, "nodefailed", NULL, NULL);
+			op_finish(op, &err);
+		}
+	}
+}
+
+static int any_waiting(const struct iproc_infra *in)
+{
+	const struct op *op;
+
+	for (op = in->ops; op; op = op->next)
+		if (op->kind == OP_CREATE && op->waiting)
+			return 1;
+	return 0;
+}
+
+static void poll_listed(const struct iproc_seen *v, size_t n, const struct occo_err *err, void *ud)
+{
+	struct poll_list *pl = ud;
+	struct iproc_infra *in = pl->in;
+
+	if (!in->closed) {
+		if (err)
+			OCCO_WARN("cannot learn the state of instances",
+				  OCCO_KV("infra", in->infra_id), OCCO_KV("endpoint", pl->endpoint),
+				  OCCO_KV("error", err->msg));
+		else
+			apply_poll(in, pl->endpoint, v, n);
+		if (--in->lists_out == 0) {
+			in->polling = 0;
+			if (any_waiting(in))
+				schedule_poll(in, in->o.poll_ms);
+		}
+	}
+	free(pl->endpoint);
+	free(pl);
+	in_unref(in);
+}
+
+/* One list per endpoint with waiting creates. */
+static void poll_now(uv_timer_t *t)
+{
+	struct iproc_infra *in = t->data;
+	json_t *seen = json_object();
+	struct op *op;
+
+	for (op = in->ops; op; op = op->next) {
+		struct poll_list *pl;
+		struct iproc_node node;
+		struct occo_err err;
+
+		if (op->kind != OP_CREATE || !op->waiting || json_object_get(seen, op->endpoint))
+			continue;
+		json_object_set_new(seen, op->endpoint, json_true());
+		node_of(in, op->node_id, record_of(in, op->node_id), &node, &err);
+		pl = occo_calloc(1, sizeof(*pl));
+		pl->in = in;
+		pl->endpoint = occo_strdup(op->endpoint);
+		in_ref(in);
+		in->lists_out++;
+		if (in->cloud->list(in->cloud->impl, &node, poll_listed, pl, &err) < 0) {
+			OCCO_WARN("cannot list instances", OCCO_KV("infra", in->infra_id),
+				  OCCO_KV("error", err.msg));
+			in->lists_out--;
+			free(pl->endpoint);
+			free(pl);
+			in_unref(in);
+		}
+	}
+	json_decref(seen);
+	if (in->lists_out == 0) {
+		in->polling = 0;
+		if (any_waiting(in))
+			schedule_poll(in, in->o.poll_ms);
+	}
+}
+
+static void schedule_poll(struct iproc_infra *in, unsigned delay_ms)
+{
+	if (in->polling || in->closed)
+		return;
+	in->polling = 1;
+	uv_timer_start(&in->poll, poll_now, delay_ms, 0);
+}
+
+/* ---- create ---- */
+
+static void created(const char *instance_id, const struct occo_err *err, void *ud)
+{
+	struct op *op = ud;
+	struct iproc_infra *in = op->in;
+	json_t *rec;
+
+	if (op->done || in->closed) {
+		op_unref(op);
+		return;
+	}
+	rec = record_of(in, op->node_id);
+	if (err) {
+		set_state(rec, "failed");
+		json_object_set_new(rec, "error", json_string(err->msg));
+		store(in, op->node_id, "nodefailed", NULL, NULL);
+		op_finish(op, err);
+	} else {
+		json_object_set_new(rec, "instance_id", json_string(instance_id));
+		set_state(rec, "pending");
+		store(in, op->node_id, NULL, NULL, NULL);
+		op->waiting = 1;
+		/* the first look at once: fast clouds are ready by then */
+		schedule_poll(in, 0);
+	}
+	op_unref(op);
+}
+
+/* The record is stored: now the cloud may be asked (DESIGN.md, "Crash safety"). */
+static void record_stored(const struct occo_err *err, void *ud)
+{
+	struct op *op = ud;
+	struct iproc_infra *in = op->in;
+	struct iproc_node node;
+	struct occo_err e;
+
+	if (op->done || in->closed) {
+		op_unref(op);
+		return;
+	}
+	if (err) {
+		occo_err_copy(&e, err);
+		occo_err_prefix(&e, "node '%s': cannot store its record", op->name);
+		json_object_del(in->records, op->node_id);
+		op_finish(op, &e);
+		op_unref(op);
+		return;
+	}
+	node_of(in, op->node_id, record_of(in, op->node_id), &node, &e);
+	node.user_data = op->res.user_data;
+	node.attributes = op->res.attributes;
+	op->refs++;
+	if (in->cloud->create(in->cloud->impl, &node, created, op, &e) < 0) {
+		op->refs--;
+		created(NULL, &e, op); /* the same path as a failure of the cloud */
+		return;
+	}
+	op_unref(op);
+}
+
+int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb, void *ud,
+		      struct occo_err *err)
+{
+	const json_t *node = json_object_get(in->by_name, name);
+	const char *type;
+	struct op *op;
+	json_t *rec;
+	int rc;
+
+	if (in->closed)
+		return occo_err_set(err, OCCO_ESTATE, "the infrastructure is closed");
+	if (!node)
+		return occo_err_set(err, OCCO_ENOENT, "no node '%s' in infrastructure '%s'", name,
+				    in->infra_id);
+	type = json_string_value(json_object_get(node, "type"));
+	op = op_new(in, OP_CREATE, cb, ud);
+	op->name = occo_strdup(name);
+	if ((rc = occo_uuid4(op->node_id, err)) < 0)
+		goto fail;
+	op->token = occo_asprintf("occo-%s", op->node_id);
+	iproc_helpers_init(&in->helpers, view_of(in));
+	rc = iproc_resolve(node, json_object_get(in->defs, type), op->node_id,
+			   iproc_helpers_env(&in->helpers), &op->res, err);
+	if (rc < 0)
+		goto fail;
+	op->endpoint = in->cloud->endpoint_key(in->cloud->impl, op->res.resource);
+	op->deadline = occo_clock_now_ms() + in->o.create_timeout_ms;
+	rec = json_pack("{s:s,s:s,s:s,s:I,s:O,s:s,s:n,s:[],s:s,s:I}", "node_id", op->node_id,
+			"name", name, "type", type, "def_index", (json_int_t)op->res.def_index,
+			"resource", op->res.resource, "token", op->token, "instance_id",
+			"addresses", "state", "creating", "created_at",
+			(json_int_t)occo_clock_wall_ms());
+	if (op->res.config_management)
+		json_object_set(rec, "config_management", op->res.config_management);
+	if (op->res.health_check)
+		json_object_set(rec, "health_check", op->res.health_check);
+	json_object_set_new(in->records, op->node_id, rec);
+	OCCO_DEBUG("creating node", OCCO_KV("infra", in->infra_id), OCCO_KV("node", name),
+		   OCCO_KV("node_id", op->node_id));
+	op->refs++;
+	store(in, op->node_id, "nodecreating", record_stored, op);
+	return 0;
+fail:
+	/* nothing started: no callback */
+	op->cb = NULL;
+	op_finish(op, NULL);
+	return rc;
+}
+
+/* ---- drop ---- */
+
+static void drop_forgotten(const struct occo_err *err, void *ud)
+{
+	struct op *op = ud;
+
+	if (!op->done && !op->in->closed)
+		op_finish(op, err);
+	op_unref(op);
+}
+
+static void dropped(const struct occo_err *err, void *ud)
+{
+	struct op *op = ud;
+	struct iproc_infra *in = op->in;
+	json_t *data;
+
+	if (op->done || in->closed) {
+		op_unref(op);
+		return;
+	}
+	if (err) {
+		op_finish(op, err); /* the record stays `dropping`: the next pass tries again */
+		op_unref(op);
+		return;
+	}
+	data = json_pack("{s:s,s:s?}", "node_id", op->node_id, "node_name", op->name);
+	json_object_del(in->records, op->node_id);
+	json_decref(in->view);
+	in->view = NULL;
+	ib_batch_health_del(in->batch, in->infra_id, op->node_id, NULL, NULL, NULL);
+	ib_batch_event(in->batch, in->infra_id, "nodedropped", data, NULL, NULL, NULL);
+	json_decref(data);
+	if (ib_batch_node_del(in->batch, in->infra_id, op->node_id, drop_forgotten, op, NULL) < 0) {
+		op_finish(op, NULL);
+		op_unref(op);
+	}
+}
+
+int iproc_drop_node(struct iproc_infra *in, const char *node_id, iproc_node_fn cb, void *ud,
+		    struct occo_err *err)
+{
+	json_t *rec = record_of(in, node_id);
+	struct iproc_node node;
+	struct op *op;
+	int rc;
+
+	if (in->closed)
+		return occo_err_set(err, OCCO_ESTATE, "the infrastructure is closed");
+	if (!rec)
+		return occo_err_set(err, OCCO_ENOENT, "no instance '%s' in infrastructure '%s'",
+				    node_id, in->infra_id);
+	op = op_new(in, OP_DROP, cb, ud);
+	snprintf(op->node_id, sizeof(op->node_id), "%s", node_id);
+	op->name = occo_strdup(json_string_value(json_object_get(rec, "name")) ?: "?");
+	set_state(rec, "dropping");
+	store(in, node_id, "nodedropping", NULL, NULL);
+	node_of(in, op->node_id, rec, &node, err);
+	op->refs++;
+	rc = in->cloud->drop(in->cloud->impl, &node, dropped, op, err);
+	if (rc < 0) {
+		op->refs--;
+		op->cb = NULL;
+		op_finish(op, NULL);
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- refresh ---- */
+
+struct refresh {
+	struct iproc_infra *in;
+	iproc_done_fn cb;
+	void *ud;
+	int out;
+	int failed;
+	struct occo_err err;
+};
+
+struct refresh_list {
+	struct refresh *rf;
+	json_t *ids; /* node_ids of this endpoint */
+};
+
+static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struct iproc_seen *v,
+			  size_t n)
+{
+	json_t *idv;
+	size_t i, k;
+
+	json_array_foreach(ids, k, idv)
+	{
+		const char *node_id = json_string_value(idv);
+		json_t *rec = record_of(in, node_id);
+		const char *iid = json_string_value(json_object_get(rec, "instance_id"));
+		const char *token = json_string_value(json_object_get(rec, "token"));
+		char old[32] = "";
+		const struct iproc_seen *found = NULL;
+
+		for (i = 0; i < n && !found; i++) {
+			if ((iid && v[i].instance_id && !strcmp(v[i].instance_id, iid)) ||
+			    (token && v[i].token && !strcmp(v[i].token, token)))
+				found = &v[i];
+		}
+		if (!rec)
+			continue;
+		snprintf(old, sizeof(old), "%s",
+			 json_string_value(json_object_get(rec, "state")) ?: "");
+		if (!strcmp(old, "dropping"))
+			continue;
+		if (found) {
+			if (!iid) /* a crash came between the cloud's create and our record */
+				json_object_set_new(rec, "instance_id",
+						    json_string(found->instance_id));
+			json_object_set(rec, "addresses", (json_t *)found->addresses);
+			if (strcmp(found->state, "unknown"))
+				set_state(rec, found->state);
+		} else if (iid) {
+			set_state(rec, "shutdown"); /* the cloud no longer has it */
+		}
+		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)
+			store(in, node_id, NULL, NULL, NULL);
+	}
+}
+
+static void refresh_end(struct refresh *rf)
+{
+	struct iproc_infra *in = rf->in;
+
+	if (!in->closed)
+		rf->cb(rf->failed ? &rf->err : NULL, rf->ud);
+	free(rf);
+	in_unref(in);
+}
+
+static void refresh_listed(const struct iproc_seen *v, size_t n, const struct occo_err *err,
+			   void *ud)
+{
+	struct refresh_list *rl = ud;
+	struct refresh *rf = rl->rf;
+
+	if (err && !rf->failed) {
+		rf->failed = 1;
+		occo_err_copy(&rf->err, err);
+	} else if (!err && !rf->in->closed) {
+		refresh_apply(rf->in, rl->ids, v, n);
+	}
+	json_decref(rl->ids);
+	free(rl);
+	if (--rf->out == 0)
+		refresh_end(rf);
+}
+
+/* Finish a refresh with nothing to list on the next loop turn (never inside the call). */
+static void refresh_idle(uv_timer_t *t)
+{
+	refresh_end(t->data);
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+int iproc_refresh(struct iproc_infra *in, iproc_done_fn cb, void *ud, struct occo_err *err)
+{
+	json_t *groups = json_object(), *rec, *ids;
+	struct refresh *rf;
+	const char *id, *ep;
+	int rc = 0;
+
+	if (in->closed)
+		return occo_err_set(err, OCCO_ESTATE, "the infrastructure is closed");
+	json_object_foreach(in->records, id, rec)
+	{
+		char *key =
+			in->cloud->endpoint_key(in->cloud->impl, json_object_get(rec, "resource"));
+
+		ids = json_object_get(groups, key);
+		if (!ids) {
+			ids = json_array();
+			json_object_set_new(groups, key, ids);
+		}
+		json_array_append_new(ids, json_string(id));
+		free(key);
+	}
+	rf = occo_calloc(1, sizeof(*rf));
+	rf->in = in;
+	rf->cb = cb;
+	rf->ud = ud;
+	rf->out = 1; /* held until every list is issued */
+	in_ref(in);
+	json_object_foreach(groups, ep, ids)
+	{
+		struct refresh_list *rl = occo_calloc(1, sizeof(*rl));
+		const char *first = json_string_value(json_array_get(ids, 0));
+		struct iproc_node node;
+
+		node_of(in, first, record_of(in, first), &node, err);
+		rl->rf = rf;
+		rl->ids = json_incref(ids);
+		rf->out++;
+		if ((rc = in->cloud->list(in->cloud->impl, &node, refresh_listed, rl, err)) < 0) {
+			rf->out--;
+			json_decref(rl->ids);
+			free(rl);
+			break;
+		}
+	}
+	json_decref(groups);
+	if (rc < 0) {
+		/* lists already issued answer later; the failure is reported through cb */
+		rf->failed = 1;
+		occo_err_copy(&rf->err, err);
+	}
+	if (--rf->out == 0) {
+		uv_timer_t *t = occo_calloc(1, sizeof(*t));
+
+		uv_timer_init(in->loop, t);
+		t->data = rf;
+		uv_timer_start(t, refresh_idle, 0, 0);
+	}
+	return 0;
+}

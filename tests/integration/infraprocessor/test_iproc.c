@@ -1,0 +1,405 @@
+/*
+ * test_iproc.c - the infraprocessor's commands against a real Redis, with a cloud of the
+ * test's own that answers on the loop as a real one would: records written before the cloud
+ * is asked, getip from earlier instances, failures with the cloud's words, deadlines, drops,
+ * adoption of a crash's leftovers, cancellation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "testutil.h"
+#include "occo/infobroker/batch.h"
+#include "occo/infraprocessor/iproc.h"
+#include "occo/util/alloc.h"
+#include "occo/util/redis.h"
+
+/* ---- a cloud of the test's own ---- */
+
+struct fake {
+	uv_loop_t *loop;
+	json_t *instances; /* instance_id -> {token, state, addresses} */
+	const char *new_state; /* state of new instances */
+	int creates, drops, lists;
+	redisContext *check; /* to see that the record was stored before the create */
+	char *key; /* the records' hash */
+	int stored_before_create;
+};
+
+struct call {
+	struct fake *f;
+	int kind;
+	char *token, *instance_id;
+	void *cb, *ud;
+};
+
+static void answer(uv_timer_t *t)
+{
+	struct call *c = t->data;
+	struct fake *f = c->f;
+
+	if (c->kind == 0) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "i-%d", f->creates);
+		json_object_set_new(f->instances, id,
+				    json_pack("{s:s,s:s,s:[s]}", "token", c->token, "state",
+					      f->new_state, "addresses", "10.9.0.1"));
+		((iproc_created_fn)c->cb)(id, NULL, c->ud);
+	} else if (c->kind == 1) {
+		if (c->instance_id)
+			json_object_del(f->instances, c->instance_id);
+		((iproc_dropped_fn)c->cb)(NULL, c->ud);
+	} else {
+		struct iproc_seen v[64];
+		const char *id;
+		json_t *x;
+		size_t n = 0;
+
+		json_object_foreach(f->instances, id, x)
+		{
+			v[n].instance_id = id;
+			v[n].token = json_string_value(json_object_get(x, "token"));
+			v[n].state = json_string_value(json_object_get(x, "state"));
+			v[n].addresses = json_object_get(x, "addresses");
+			v[n].private_address = NULL;
+			v[n].message = !strcmp(v[n].state, "failed") ? "disk on fire" : NULL;
+			n++;
+		}
+		((iproc_listed_fn)c->cb)(v, n, NULL, c->ud);
+	}
+	free(c->token);
+	free(c->instance_id);
+	free(c);
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+static int later(struct fake *f, int kind, const struct iproc_node *node, void *cb, void *ud)
+{
+	struct call *c = occo_calloc(1, sizeof(*c));
+	uv_timer_t *t = occo_calloc(1, sizeof(*t));
+
+	c->f = f;
+	c->kind = kind;
+	c->token = node->token ? occo_strdup(node->token) : NULL;
+	c->instance_id = node->instance_id ? occo_strdup(node->instance_id) : NULL;
+	c->cb = cb;
+	c->ud = ud;
+	uv_timer_init(f->loop, t);
+	t->data = c;
+	uv_timer_start(t, answer, 1, 0);
+	return 0;
+}
+
+static int fake_create(void *impl, const struct iproc_node *node, iproc_created_fn cb, void *ud,
+		       struct occo_err *err)
+{
+	struct fake *f = impl;
+	redisReply *r = redisCommand(f->check, "HEXISTS %s %s", f->key, node->node_id);
+
+	f->stored_before_create += r && r->integer == 1;
+	freeReplyObject(r);
+	f->creates++;
+	return later(f, 0, node, cb, ud);
+}
+
+static int fake_drop(void *impl, const struct iproc_node *node, iproc_dropped_fn cb, void *ud,
+		     struct occo_err *err)
+{
+	((struct fake *)impl)->drops++;
+	return later(impl, 1, node, cb, ud);
+}
+
+static int fake_list(void *impl, const struct iproc_node *node, iproc_listed_fn cb, void *ud,
+		     struct occo_err *err)
+{
+	((struct fake *)impl)->lists++;
+	return later(impl, 2, node, cb, ud);
+}
+
+static char *fake_endpoint(void *impl, const json_t *resource)
+{
+	return occo_strdup(json_string_value(json_object_get(resource, "endpoint")) ?: "none");
+}
+
+/* ---- fixture ---- */
+
+static const char desc_text[] =
+	"{\"infra_id\": \"11111111-2222-4333-8444-555555555555\", \"name\": \"t\","
+	" \"nodes\": [{\"name\": \"db\", \"type\": \"db_t\", \"variables\": {}},"
+	"             {\"name\": \"web\", \"type\": \"web_t\", \"variables\": {\"port\": 80}}],"
+	" \"levels\": [[\"db\"], [\"web\"]]}";
+
+static const char defs_text[] =
+	"{\"db_t\": [{\"resource\": {\"type\": \"fake\", \"endpoint\": \"e1\"}}],"
+	" \"web_t\": [{\"resource\": {\"type\": \"fake\", \"endpoint\": \"e1\","
+	"              \"db\": \"{{ getip('db') }}:{{ variables.port }}\"}}]}";
+
+struct fx {
+	uv_loop_t loop;
+	struct occo_test_redis redis;
+	struct occo_redis *r;
+	struct ib_batch *batch;
+	struct fake fake;
+	struct iproc_cloud cloud;
+	struct iproc_infra *in;
+	int called;
+	char node_id[64];
+	struct occo_err err;
+	int failed;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = occo_calloc(1, sizeof(*f));
+	struct occo_redis_opts o;
+
+	uv_loop_init(&f->loop);
+	if (occo_test_redis_start(&f->redis) < 0)
+		return -1;
+	occo_redis_opts_init(&o);
+	o.addr.path = f->redis.sock;
+	assert_int_equal(occo_redis_open(&f->loop, &o, &f->r, NULL), 0);
+	assert_int_equal(ib_batch_open(f->r, "t", NULL, &f->batch, NULL), 0);
+	f->fake.loop = &f->loop;
+	f->fake.instances = json_object();
+	f->fake.new_state = "ready";
+	f->fake.check = redisConnectUnix(f->redis.sock);
+	f->fake.key = occo_strdup("t:{11111111-2222-4333-8444-555555555555}:nodes");
+	f->cloud =
+		(struct iproc_cloud){ &f->fake, fake_create, fake_drop, fake_list, fake_endpoint };
+	*state = f;
+	return 0;
+}
+
+static void open_infra(struct fx *f, json_t *records, unsigned poll_ms, unsigned timeout_ms)
+{
+	struct iproc_opts o = { .poll_ms = poll_ms, .create_timeout_ms = timeout_ms };
+
+	assert_int_equal(iproc_infra_open(&f->loop, &f->cloud, f->batch, NULL, &o,
+					  json_loads(desc_text, 0, NULL), records,
+					  json_loads(defs_text, 0, NULL), &f->in, NULL),
+			 0);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	iproc_infra_close(f->in);
+	ib_batch_close(f->batch, NULL, NULL);
+	occo_redis_close(f->r, NULL, NULL);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	redisFree(f->fake.check);
+	free(f->fake.key);
+	json_decref(f->fake.instances);
+	occo_test_redis_stop(&f->redis);
+	free(f);
+	return 0;
+}
+
+static void node_done(const char *node_id, const struct occo_err *err, void *ud)
+{
+	struct fx *f = ud;
+
+	f->called++;
+	snprintf(f->node_id, sizeof(f->node_id), "%s", node_id);
+	f->failed = err != NULL;
+	if (err)
+		occo_err_copy(&f->err, err);
+}
+
+static void run_until(struct fx *f, int calls)
+{
+	while (f->called < calls)
+		uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+static json_t *stored(struct fx *f, const char *node_id)
+{
+	redisReply *r = redisCommand(f->fake.check, "HGET %s %s", f->fake.key, node_id);
+	json_t *v = r && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+
+	freeReplyObject(r);
+	return v;
+}
+
+static void test_iproc_create_node__records_first_then_ready(void **state)
+{
+	struct fx *f = *state;
+	char db_id[64];
+	json_t *rec;
+
+	open_infra(f, json_object(), 20, 10000);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	assert_int_equal(f->called, 0); /* never from inside the call */
+	run_until(f, 1);
+	assert_false(f->failed);
+	assert_int_equal(f->fake.stored_before_create, 1);
+	snprintf(db_id, sizeof(db_id), "%s", f->node_id);
+	rec = json_object_get(iproc_infra_records(f->in), db_id);
+	assert_string_equal(json_string_value(json_object_get(rec, "state")), "ready");
+	{
+		char *token = occo_asprintf("occo-%s", db_id);
+
+		assert_string_equal(json_string_value(json_object_get(rec, "token")), token);
+		free(token);
+	}
+	/* the second level's template sees the first level's address */
+	assert_int_equal(iproc_create_node(f->in, "web", node_done, f, NULL), 0);
+	run_until(f, 2);
+	assert_false(f->failed);
+	rec = json_object_get(iproc_infra_records(f->in), f->node_id);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(rec, "resource"), "db")),
+		"10.9.0.1:80");
+	/* what Redis holds is what memory holds, once the batch is flushed */
+	ib_batch_flush(f->batch);
+	for (int i = 0; i < 20; i++)
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+	rec = stored(f, db_id);
+	assert_non_null(rec);
+	assert_string_equal(json_string_value(json_object_get(rec, "state")), "ready");
+	assert_string_equal(json_string_value(json_object_get(rec, "instance_id")), "i-1");
+	json_decref(rec);
+}
+
+static void test_iproc_create_node__failure_carries_the_cloud_message(void **state)
+{
+	struct fx *f = *state;
+
+	f->fake.new_state = "failed";
+	open_infra(f, json_object(), 20, 10000);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	run_until(f, 1);
+	assert_true(f->failed);
+	assert_non_null(strstr(f->err.msg, "node 'db': instance i-1 is failed: disk on fire"));
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(iproc_infra_records(f->in), f->node_id), "state")),
+		"failed");
+}
+
+static void test_iproc_create_node__deadline(void **state)
+{
+	struct fx *f = *state;
+
+	f->fake.new_state = "pending";
+	open_infra(f, json_object(), 10, 60);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	run_until(f, 1);
+	assert_true(f->failed);
+	assert_int_equal(f->err.code, OCCO_ETIMEDOUT);
+	assert_true(f->fake.lists >= 2);
+}
+
+static void test_iproc_create_node__errors_before_anything_starts(void **state)
+{
+	struct fx *f = *state;
+	struct occo_err err;
+
+	open_infra(f, json_object(), 20, 10000);
+	assert_int_equal(iproc_create_node(f->in, "nope", node_done, f, &err), -OCCO_ENOENT);
+	/* web before db: getip has nothing to answer */
+	assert_int_equal(iproc_create_node(f->in, "web", node_done, f, &err), -OCCO_EINVAL);
+	assert_non_null(strstr(err.msg, "no node exists with the given name 'db'"));
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(f->called, 0);
+	assert_int_equal(f->fake.creates, 0);
+}
+
+static void test_iproc_drop_node__removes_record_and_instance(void **state)
+{
+	struct fx *f = *state;
+	json_t *rec;
+
+	open_infra(f, json_object(), 20, 10000);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	run_until(f, 1);
+	assert_int_equal(iproc_drop_node(f->in, f->node_id, node_done, f, NULL), 0);
+	run_until(f, 2);
+	assert_false(f->failed);
+	assert_int_equal(json_object_size(f->fake.instances), 0);
+	assert_null(json_object_get(iproc_infra_records(f->in), f->node_id));
+	rec = stored(f, f->node_id);
+	assert_null(rec);
+}
+
+static void refreshed(const struct occo_err *err, void *ud)
+{
+	struct fx *f = ud;
+
+	f->called++;
+	f->failed = err != NULL;
+}
+
+static void test_iproc_refresh__adopts_and_notices_gone(void **state)
+{
+	struct fx *f = *state;
+	json_t *recs = json_object();
+
+	/* a: its instance is gone; b: a crash hit between the cloud's create and our record */
+	json_object_set_new(recs, "a",
+			    json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:[]}", "name", "db", "token",
+				      "occo-a", "resource", "type", "fake", "endpoint", "e1",
+				      "instance_id", "i-gone", "state", "ready", "addresses"));
+	json_object_set_new(recs, "b",
+			    json_pack("{s:s,s:s,s:{s:s,s:s},s:n,s:s,s:[]}", "name", "db", "token",
+				      "occo-b", "resource", "type", "fake", "endpoint", "e1",
+				      "instance_id", "state", "creating", "addresses"));
+	json_object_set_new(f->fake.instances, "i-77",
+			    json_pack("{s:s,s:s,s:[s]}", "token", "occo-b", "state", "ready",
+				      "addresses", "10.9.9.9"));
+	open_infra(f, recs, 20, 10000);
+	assert_int_equal(iproc_refresh(f->in, refreshed, f, NULL), 0);
+	run_until(f, 1);
+	assert_false(f->failed);
+	assert_int_equal(f->fake.lists, 1); /* one list for the endpoint, not one per node */
+	recs = (json_t *)iproc_infra_records(f->in);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(recs, "a"), "state")),
+			    "shutdown");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(recs, "b"), "instance_id")),
+		"i-77");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(recs, "b"), "state")),
+			    "ready");
+}
+
+static void test_iproc_infra_close__cancels_once(void **state)
+{
+	struct fx *f = *state;
+
+	f->fake.new_state = "pending";
+	open_infra(f, json_object(), 20, 10000);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	iproc_infra_close(f->in);
+	f->in = NULL;
+	assert_int_equal(f->called, 2);
+	assert_int_equal(f->err.code, OCCO_ECANCELED);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(f->called, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_iproc_create_node__records_first_then_ready,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_iproc_create_node__failure_carries_the_cloud_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iproc_create_node__deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_iproc_create_node__errors_before_anything_starts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iproc_drop_node__removes_record_and_instance,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iproc_refresh__adopts_and_notices_gone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iproc_infra_close__cancels_once, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
