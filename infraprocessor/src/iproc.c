@@ -20,6 +20,7 @@
 #include "occo/util/log.h"
 
 #define DEFAULT_POLL_MS 1000
+#define FIRST_POLL_MS 20 /* after a change; doubled each quiet poll up to poll_ms */
 #define DEFAULT_CREATE_TIMEOUT_MS (600u * 1000u)
 
 enum op_kind { OP_CREATE, OP_DROP };
@@ -54,6 +55,7 @@ struct iproc_infra {
 	const char *infra_id;
 	struct iproc_helpers helpers;
 	uv_timer_t poll;
+	unsigned poll_delay; /* the next poll's delay: short after a change, then growing */
 	int polling; /* a poll is scheduled or lists are out */
 	int lists_out; /* lists of the current poll not answered yet */
 	struct op *ops;
@@ -334,6 +336,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			json_object_set_new(rec, "ready_at",
 					    json_integer((json_int_t)occo_clock_wall_ms()));
 			store(in, op->node_id, "nodecreated", NULL, NULL);
+			in->poll_delay = FIRST_POLL_MS;
 			op_finish(op, NULL);
 		} else if (found &&
 			   (!strcmp(found->state, "failed") || !strcmp(found->state, "shutdown"))) {
@@ -367,6 +370,15 @@ static int any_waiting(const struct iproc_infra *in)
 	return 0;
 }
 
+/* The delay before the next poll: short after a change, doubling while nothing happens. */
+static unsigned next_delay(struct iproc_infra *in)
+{
+	unsigned d = in->poll_delay ? in->poll_delay : FIRST_POLL_MS;
+
+	in->poll_delay = d * 2 < in->o.poll_ms ? d * 2 : in->o.poll_ms;
+	return d;
+}
+
 static void poll_listed(const struct iproc_seen *v, size_t n, const struct occo_err *err, void *ud)
 {
 	struct poll_list *pl = ud;
@@ -382,7 +394,7 @@ static void poll_listed(const struct iproc_seen *v, size_t n, const struct occo_
 		if (--in->lists_out == 0) {
 			in->polling = 0;
 			if (any_waiting(in))
-				schedule_poll(in, in->o.poll_ms);
+				schedule_poll(in, next_delay(in));
 		}
 	}
 	free(pl->endpoint);
@@ -424,7 +436,7 @@ static void poll_now(uv_timer_t *t)
 	if (in->lists_out == 0) {
 		in->polling = 0;
 		if (any_waiting(in))
-			schedule_poll(in, in->o.poll_ms);
+			schedule_poll(in, next_delay(in));
 	}
 }
 
@@ -460,6 +472,7 @@ static void created(const char *instance_id, const struct occo_err *err, void *u
 		store(in, op->node_id, NULL, NULL, NULL);
 		op->waiting = 1;
 		/* the first look at once: fast clouds are ready by then */
+		in->poll_delay = FIRST_POLL_MS;
 		schedule_poll(in, 0);
 	}
 	op_unref(op);
