@@ -465,7 +465,8 @@ static int64_t retry_delay(struct http_req *req, CURLcode cc, int status)
 		return -1;
 	if (after >= 0)
 		return after;
-	return (int64_t)occo__http_backoff_ms(&req->retry, req->attempts, random_u32());
+	return (int64_t)occo_backoff_ms(req->retry.base_ms, req->retry.cap_ms, req->attempts,
+					random_u32());
 }
 
 static void on_backoff(uv_timer_t *t)
@@ -721,7 +722,7 @@ static void ep_pump(struct occo__http_ep *ep)
 	while (!occo__http_link_empty(&ep->queue)) {
 		if (ep->lim.max_concurrent && ep->stats.active >= ep->lim.max_concurrent)
 			break;
-		if (!occo__http_bucket_take(ep, occo_clock_now_ms(), &wait_ms)) {
+		if (!occo_bucket_take(&ep->bucket, occo_clock_now_ms(), &wait_ms)) {
 			if (!ep->timer_inited) {
 				uv_timer_init(h->loop, &ep->timer);
 				ep->timer.data = ep;

@@ -1,13 +1,12 @@
 /*
  * http_endpoint.c - the pure parts of the HTTP client: endpoint keys and loggable URLs, the
- * endpoint table, the token bucket, backoff and Retry-After arithmetic.
+ * endpoint table (each endpoint with an occo_bucket of limit.h) and Retry-After arithmetic.
  *
  * Nothing here touches the loop or curl transfers, and time and randomness come in as
  * arguments, so the unit tests drive it directly (tests/unit/util/test_http_endpoint.c).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +224,7 @@ struct occo__http_ep *occo__http_eptab_add(struct occo__http_eptab *t, const cha
 	memcpy(ep->key, key, klen + 1);
 	occo__http_link_init(&ep->queue);
 	ep->lim = *lim;
-	ep->tokens = lim->burst ? lim->burst : 1;
-	ep->refill_ms = now_ms;
+	occo_bucket_init(&ep->bucket, lim->rate, lim->burst, now_ms);
 	if (t->n >= t->nb)
 		eptab_grow(t);
 	j = key_hash(key) & (t->nb - 1);
@@ -253,61 +251,11 @@ void occo__http_eptab_release(struct occo__http_eptab *t)
 	t->n = 0;
 }
 
-static double bucket_size(const struct occo_http_limits *lim)
-{
-	return lim->burst ? lim->burst : 1;
-}
-
-static void bucket_refill(struct occo__http_ep *ep, uint64_t now_ms)
-{
-	if (now_ms > ep->refill_ms) {
-		ep->tokens += (double)(now_ms - ep->refill_ms) * ep->lim.rate / 1000.0;
-		if (ep->tokens > bucket_size(&ep->lim))
-			ep->tokens = bucket_size(&ep->lim);
-	}
-	ep->refill_ms = now_ms;
-}
-
 void occo__http_ep_set_limits(struct occo__http_ep *ep, const struct occo_http_limits *lim,
 			      uint64_t now_ms)
 {
-	if (ep->lim.rate > 0)
-		bucket_refill(ep, now_ms);
-	else
-		ep->tokens = bucket_size(lim);
 	ep->lim = *lim;
-	ep->refill_ms = now_ms;
-	if (ep->tokens > bucket_size(lim))
-		ep->tokens = bucket_size(lim);
-}
-
-int occo__http_bucket_take(struct occo__http_ep *ep, uint64_t now_ms, uint64_t *wait_ms)
-{
-	double need;
-
-	if (!(ep->lim.rate > 0))
-		return 1;
-	bucket_refill(ep, now_ms);
-	/* The clock has millisecond steps: a token 1e-9 short is a token. */
-	if (ep->tokens >= 1.0 - 1e-9) {
-		ep->tokens -= 1.0;
-		return 1;
-	}
-	need = ceil((1.0 - ep->tokens) * 1000.0 / ep->lim.rate);
-	*wait_ms = need < 1.0 ? 1 : (uint64_t)need;
-	return 0;
-}
-
-uint64_t occo__http_backoff_ms(const struct occo_http_retry *r, unsigned retry, uint32_t rnd)
-{
-	uint64_t ceiling = r->base_ms;
-	unsigned i;
-
-	for (i = 1; i < retry && ceiling < r->cap_ms; i++)
-		ceiling *= 2;
-	if (ceiling > r->cap_ms)
-		ceiling = r->cap_ms;
-	return ((uint64_t)rnd * (ceiling + 1)) >> 32;
+	occo_bucket_set(&ep->bucket, lim->rate, lim->burst, now_ms);
 }
 
 int64_t occo__http_retry_after_ms(const char *value, uint64_t now_wall_ms, unsigned cap_ms)

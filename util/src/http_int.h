@@ -1,6 +1,7 @@
 /*
  * http_int.h - internals of the HTTP client shared by http.c (the client on the loop) and
- * http_endpoint.c (URL parsing, the endpoint table, the token bucket, backoff arithmetic).
+ * http_endpoint.c (URL parsing, the endpoint table, Retry-After; the token bucket and backoff
+ * arithmetic are in limit.h).
  *
  * The pure parts live in http_endpoint.c so that unit tests can drive them with injected time
  * and injected random numbers.
@@ -15,6 +16,7 @@
 
 #include "occo/util/err.h"
 #include "occo/util/http.h"
+#include "occo/util/limit.h"
 
 /* An intrusive doubly linked circular list (a head is a link pointing to itself when empty). */
 struct occo__http_link {
@@ -58,8 +60,7 @@ struct occo__http_ep {
 	struct occo_http *h; /* the client it belongs to (set by http.c) */
 	struct occo__http_link queue; /* requests waiting for a slot or a token, FIFO */
 	struct occo_http_limits lim;
-	double tokens; /* token bucket level, at most lim.burst */
-	uint64_t refill_ms; /* when tokens was last brought up to date */
+	struct occo_bucket bucket; /* lim.rate and lim.burst as a token bucket */
 	uv_timer_t timer; /* wakes the queue when the bucket has a token again */
 	int timer_inited;
 	struct occo_http_stats stats;
@@ -100,18 +101,6 @@ void occo__http_eptab_release(struct occo__http_eptab *t);
 /* Change the limits of an endpoint; the bucket keeps its level, cut to the new burst. */
 void occo__http_ep_set_limits(struct occo__http_ep *ep, const struct occo_http_limits *lim,
 			      uint64_t now_ms);
-
-/*
- * Take one token from the endpoint's bucket at time now_ms: 1 if taken; 0 if the bucket is
- * empty, with *wait_ms set to how long until it holds a token again. Always 1 without a rate.
- */
-int occo__http_bucket_take(struct occo__http_ep *ep, uint64_t now_ms, uint64_t *wait_ms);
-
-/*
- * Full-jitter backoff before retry number `retry` (1 for the first retry):
- * rnd scaled into [0, min(cap_ms, base_ms * 2^(retry-1))].
- */
-uint64_t occo__http_backoff_ms(const struct occo_http_retry *r, unsigned retry, uint32_t rnd);
 
 /*
  * A Retry-After header value (delay-seconds or an HTTP date) in milliseconds from now_wall_ms,

@@ -21,4 +21,10 @@ static const struct comp_key keys[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct comp_schema rh__azure_aci_schema = { "resource", "azure_aci", keys, NULL };
+static const struct comp_schema schema = { "resource", "azure_aci", keys, NULL };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__azure_aci_ops = {
+	.name = "azure_aci",
+	.schema = &schema,
+};

@@ -33,4 +33,10 @@ static void check(struct comp_check *c, const json_t *sec)
 			"missing key: either 'password' or 'ssh_key_data' must be defined");
 }
 
-const struct comp_schema rh__azure_vm_schema = { "resource", "azure_vm", keys, check };
+static const struct comp_schema schema = { "resource", "azure_vm", keys, check };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__azure_vm_ops = {
+	.name = "azure_vm",
+	.schema = &schema,
+};

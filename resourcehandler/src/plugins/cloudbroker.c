@@ -24,4 +24,10 @@ static void check(struct comp_check *c, const json_t *sec)
 					 need[i]);
 }
 
-const struct comp_schema rh__cloudbroker_schema = { "resource", "cloudbroker", keys, check };
+static const struct comp_schema schema = { "resource", "cloudbroker", keys, check };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__cloudbroker_ops = {
+	.name = "cloudbroker",
+	.schema = &schema,
+};

@@ -24,4 +24,10 @@ static void check(struct comp_check *c, const json_t *sec)
 					 need[i]);
 }
 
-const struct comp_schema rh__cloudsigma_schema = { "resource", "cloudsigma", keys, check };
+static const struct comp_schema schema = { "resource", "cloudsigma", keys, check };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__cloudsigma_ops = {
+	.name = "cloudsigma",
+	.schema = &schema,
+};

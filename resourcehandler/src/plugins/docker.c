@@ -17,4 +17,10 @@ static const struct comp_key keys[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct comp_schema rh__docker_schema = { "resource", "docker", keys, NULL };
+static const struct comp_schema schema = { "resource", "docker", keys, NULL };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__docker_ops = {
+	.name = "docker",
+	.schema = &schema,
+};

@@ -17,4 +17,10 @@ static const struct comp_key keys[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct comp_schema rh__ec2_schema = { "resource", "ec2", keys, NULL };
+static const struct comp_schema schema = { "resource", "ec2", keys, NULL };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__ec2_ops = {
+	.name = "ec2",
+	.schema = &schema,
+};

@@ -51,4 +51,10 @@ static void check(struct comp_check *c, const json_t *sec)
 				 "negative numbers for volume_size are prohibited");
 }
 
-const struct comp_schema rh__nova_schema = { "resource", "nova", keys, check };
+static const struct comp_schema schema = { "resource", "nova", keys, check };
+
+/* No operations yet: rh_create() says the handler is not available. */
+const struct rh_ops rh__nova_ops = {
+	.name = "nova",
+	.schema = &schema,
+};

@@ -1,7 +1,7 @@
 /*
  * test_http_endpoint.c - the pure parts of the HTTP client (util/src/http_endpoint.c):
- * endpoint keys, URLs fit for messages, the token bucket with injected time, full-jitter
- * backoff with injected random numbers, and Retry-After.
+ * endpoint keys, URLs fit for messages, each endpoint's token bucket (limit.h) and the
+ * backoff of its retry policy with injected time and random numbers, and Retry-After.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -119,19 +119,19 @@ static void test_bucket_take__rate_and_burst(void **state)
 
 	(void)state;
 	/* A full bucket: the burst goes at once, then one every 50 ms. */
-	assert_true(occo__http_bucket_take(ep, 1000, &wait));
-	assert_true(occo__http_bucket_take(ep, 1000, &wait));
-	assert_true(occo__http_bucket_take(ep, 1000, &wait));
-	assert_false(occo__http_bucket_take(ep, 1000, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 1000, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 1000, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 1000, &wait));
+	assert_false(occo_bucket_take(&ep->bucket, 1000, &wait));
 	assert_int_equal(wait, 50);
-	assert_false(occo__http_bucket_take(ep, 1030, &wait));
+	assert_false(occo_bucket_take(&ep->bucket, 1030, &wait));
 	assert_int_equal(wait, 20);
-	assert_true(occo__http_bucket_take(ep, 1050, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 1050, &wait));
 	/* Idle for long: never more than the burst. */
-	assert_true(occo__http_bucket_take(ep, 100000, &wait));
-	assert_true(occo__http_bucket_take(ep, 100000, &wait));
-	assert_true(occo__http_bucket_take(ep, 100000, &wait));
-	assert_false(occo__http_bucket_take(ep, 100000, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 100000, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 100000, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 100000, &wait));
+	assert_false(occo_bucket_take(&ep->bucket, 100000, &wait));
 	occo__http_eptab_release(&t);
 }
 
@@ -145,10 +145,10 @@ static void test_bucket_take__unlimited_and_changed(void **state)
 
 	(void)state;
 	for (i = 0; i < 1000; i++)
-		assert_true(occo__http_bucket_take(ep, 0, &wait));
+		assert_true(occo_bucket_take(&ep->bucket, 0, &wait));
 	occo__http_ep_set_limits(ep, &lim, 10);
-	assert_true(occo__http_bucket_take(ep, 10, &wait)); /* burst 0 counts as 1 */
-	assert_false(occo__http_bucket_take(ep, 10, &wait));
+	assert_true(occo_bucket_take(&ep->bucket, 10, &wait)); /* burst 0 counts as 1 */
+	assert_false(occo_bucket_take(&ep->bucket, 10, &wait));
 	assert_int_equal(wait, 1000);
 	assert_ptr_equal(occo__http_eptab_find(&t, "http://h:80"), ep);
 	assert_null(occo__http_eptab_find(&t, "http://h:81"));
@@ -196,7 +196,7 @@ static void test_backoff_ms__full_jitter(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(occo__http_backoff_ms(&r, cases[i].retry, cases[i].rnd),
+		assert_int_equal(occo_backoff_ms(r.base_ms, r.cap_ms, cases[i].retry, cases[i].rnd),
 				 cases[i].want);
 }
 
