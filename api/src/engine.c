@@ -1,0 +1,423 @@
+/*
+ * engine.c - wiring the engine's libraries together for the programs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "occo/api/engine.h"
+#include "occo/infobroker/batch.h"
+#include "occo/infobroker/infra.h"
+#include "occo/infobroker/store.h"
+#include "occo/resourcehandler/rh.h"
+#include "occo/util/alloc.h"
+#include "occo/util/http.h"
+
+/* ---- the resource handlers as the infraprocessor's clouds ---- */
+
+static void rh_node_of(const struct iproc_node *n, struct rh_node *r)
+{
+	r->infra_id = n->infra_id;
+	r->node_id = n->node_id;
+	r->name = n->name;
+	r->token = n->token;
+	r->resource = n->resource;
+	r->auth = n->auth;
+	r->user_data = n->user_data;
+	r->attributes = n->attributes;
+	r->instance_id = n->instance_id;
+}
+
+static int cloud_create(void *impl, const struct iproc_node *node, iproc_created_fn cb, void *ud,
+			struct occo_err *err)
+{
+	struct rh_node r;
+
+	rh_node_of(node, &r);
+	return rh_create(impl, &r, cb, ud, err);
+}
+
+static int cloud_drop(void *impl, const struct iproc_node *node, iproc_dropped_fn cb, void *ud,
+		      struct occo_err *err)
+{
+	struct rh_node r;
+
+	rh_node_of(node, &r);
+	return rh_drop(impl, &r, cb, ud, err);
+}
+
+struct list_call {
+	iproc_listed_fn cb;
+	void *ud;
+};
+
+static void cloud_listed(const struct rh_instance *v, size_t n, const struct occo_err *err,
+			 void *ud)
+{
+	struct list_call *lc = ud;
+	struct iproc_seen *seen = occo_calloc(n + 1, sizeof(*seen));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seen[i].instance_id = v[i].instance_id;
+		seen[i].token = v[i].token;
+		seen[i].state = rh_state_name(v[i].state);
+		seen[i].addresses = v[i].addresses;
+		seen[i].private_address = v[i].private_address;
+		seen[i].message = v[i].message;
+	}
+	lc->cb(seen, n, err, lc->ud);
+	free(seen);
+	free(lc);
+}
+
+static int cloud_list(void *impl, const struct iproc_node *node, iproc_listed_fn cb, void *ud,
+		      struct occo_err *err)
+{
+	struct list_call *lc = occo_calloc(1, sizeof(*lc));
+	struct rh_node r;
+	int rc;
+
+	lc->cb = cb;
+	lc->ud = ud;
+	rh_node_of(node, &r);
+	rc = rh_list(impl, &r, cloud_listed, lc, err);
+	if (rc < 0)
+		free(lc);
+	return rc;
+}
+
+static char *cloud_endpoint(void *impl, const json_t *resource)
+{
+	return rh_endpoint_key(resource);
+}
+
+/* ---- the infraprocessor as the enactor's ops ---- */
+
+static int ops_refresh(void *impl, enact_done_fn cb, void *ud, struct occo_err *err)
+{
+	return iproc_refresh(impl, cb, ud, err);
+}
+
+static int ops_create(void *impl, const char *name, enact_node_fn cb, void *ud,
+		      struct occo_err *err)
+{
+	return iproc_create_node(impl, name, cb, ud, err);
+}
+
+static int ops_drop(void *impl, const char *node_id, enact_node_fn cb, void *ud,
+		    struct occo_err *err)
+{
+	return iproc_drop_node(impl, node_id, cb, ud, err);
+}
+
+static const json_t *ops_records(void *impl)
+{
+	return iproc_infra_records(impl);
+}
+
+/* ---- the engine ---- */
+
+int api_engine_open(struct api_app *app, struct api_engine *e, struct occo_err *err)
+{
+	struct rh_env env = { 0 };
+	struct occo_http_opts ho;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->app = app;
+	occo_http_opts_init(&ho);
+	if ((rc = occo_http_new(&app->loop, &ho, &e->http, err)) < 0)
+		return rc;
+	if ((rc = ib_batch_open(app->redis, app->cfg.ns, NULL, &e->batch, err)) < 0)
+		return rc;
+	env.loop = &app->loop;
+	env.redis = app->redis;
+	env.ns = app->cfg.ns;
+	env.http = e->http;
+	env.state_dir = app->cfg.state_dir;
+	if ((rc = rh_new(&env, NULL, &e->rh, err)) < 0)
+		return rc;
+	e->cloud =
+		(struct iproc_cloud){ e->rh, cloud_create, cloud_drop, cloud_list, cloud_endpoint };
+	return 0;
+}
+
+void api_engine_close(struct api_engine *e)
+{
+	if (e->rh)
+		rh_free(e->rh);
+	if (e->batch)
+		ib_batch_close(e->batch, NULL, NULL);
+	if (e->http)
+		occo_http_close(e->http, NULL, NULL);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- loading an infrastructure ---- */
+
+struct load {
+	struct api_engine *e;
+	api_infra_fn cb;
+	void *ud;
+	struct ib_snapshot *snap;
+	json_t *defs;
+	size_t out;
+	int failed;
+	struct occo_err err;
+};
+
+static void load_finish(struct load *l)
+{
+	struct api_infra *inf = NULL;
+	struct occo_err err;
+	json_t *desc, *records;
+
+	if (!l->failed) {
+		inf = occo_calloc(1, sizeof(*inf));
+		inf->e = l->e;
+		desc = json_incref(l->snap->desc);
+		records = json_incref(l->snap->nodes);
+		inf->scaling = json_incref(l->snap->scaling);
+		if (iproc_infra_open(&l->e->app->loop, &l->e->cloud, l->e->batch, &l->e->app->cfg,
+				     &l->e->iopts, desc, records, json_incref(l->defs), &inf->in,
+				     &err) < 0) {
+			json_decref(inf->scaling);
+			free(inf);
+			inf = NULL;
+			l->failed = 1;
+			occo_err_copy(&l->err, &err);
+		} else {
+			inf->desc = desc;
+			inf->ops = (struct enact_ops){ inf->in, ops_refresh, ops_create, ops_drop,
+						       ops_records };
+		}
+	}
+	l->cb(inf, l->failed ? &l->err : NULL, l->ud);
+	if (l->snap)
+		ib_snapshot_free(l->snap);
+	json_decref(l->defs);
+	free(l);
+}
+
+struct def_get {
+	struct load *l;
+	char *type;
+};
+
+static void def_got(json_t *defs, const struct occo_err *err, void *ud)
+{
+	struct def_get *g = ud;
+	struct load *l = g->l;
+
+	if (err && !l->failed) {
+		l->failed = 1;
+		occo_err_copy(&l->err, err);
+	} else if (defs) {
+		json_object_set(l->defs, g->type, defs);
+	}
+	json_decref(defs);
+	free(g->type);
+	free(g);
+	if (--l->out == 0)
+		load_finish(l);
+}
+
+static void snapshot_loaded(struct ib_snapshot *snap, const struct occo_err *err, void *ud)
+{
+	struct load *l = ud;
+	struct occo_err e;
+	json_t *n;
+	size_t i;
+
+	if (err) {
+		l->failed = 1;
+		occo_err_copy(&l->err, err);
+		load_finish(l);
+		return;
+	}
+	l->snap = snap;
+	l->out = 1;
+	json_array_foreach(json_object_get(snap->desc, "nodes"), i, n)
+	{
+		const char *type = json_string_value(json_object_get(n, "type"));
+		struct def_get *g;
+
+		if (!type || json_object_get(l->defs, type))
+			continue;
+		json_object_set_new(l->defs, type, json_array()); /* none imported yet */
+		g = occo_calloc(1, sizeof(*g));
+		g->l = l;
+		g->type = occo_strdup(type);
+		l->out++;
+		if (ib_nodedef_get(l->e->app->redis, l->e->app->cfg.ns, type, def_got, g, &e) < 0) {
+			l->out--;
+			free(g->type);
+			free(g);
+			l->failed = 1;
+			occo_err_copy(&l->err, &e);
+			break;
+		}
+	}
+	if (--l->out == 0)
+		load_finish(l);
+}
+
+int api_infra_load(struct api_engine *e, const char *infra_id, api_infra_fn cb, void *ud,
+		   struct occo_err *err)
+{
+	struct load *l = occo_calloc(1, sizeof(*l));
+	int rc;
+
+	l->e = e;
+	l->cb = cb;
+	l->ud = ud;
+	l->defs = json_object();
+	rc = ib_snapshot_load(e->app->redis, e->app->cfg.ns, infra_id, snapshot_loaded, l, err);
+	if (rc < 0) {
+		json_decref(l->defs);
+		free(l);
+	}
+	return rc;
+}
+
+void api_infra_close(struct api_infra *inf)
+{
+	if (!inf)
+		return;
+	iproc_infra_close(inf->in);
+	json_decref(inf->scaling);
+	free(inf);
+}
+
+/* ---- teardown ---- */
+
+struct destroy {
+	struct api_infra *inf;
+	api_done_fn cb;
+	void *ud;
+	size_t out, failed;
+	struct occo_err err;
+};
+
+static void destroy_removed(const struct occo_err *err, void *ud)
+{
+	struct destroy *d = ud;
+
+	d->cb(err, d->ud);
+	free(d);
+}
+
+static void destroy_end(struct destroy *d)
+{
+	struct occo_err e;
+	struct api_engine *en = d->inf->e;
+
+	if (d->failed) {
+		occo_err_prefix(&d->err, "%zu instance%s could not be dropped; the first",
+				d->failed, d->failed == 1 ? "" : "s");
+		d->cb(&d->err, d->ud);
+		free(d);
+		return;
+	}
+	ib_batch_flush(en->batch);
+	if (ib_infra_remove(en->app->redis, en->app->cfg.ns, iproc_infra_id(d->inf->in),
+			    destroy_removed, d, &e) < 0)
+		destroy_removed(&e, d);
+}
+
+static void destroy_dropped(const char *node_id, const struct occo_err *err, void *ud)
+{
+	struct destroy *d = ud;
+
+	if (err && d->failed++ == 0)
+		occo_err_copy(&d->err, err);
+	if (--d->out == 0)
+		destroy_end(d);
+}
+
+static void destroy_idle(uv_timer_t *t)
+{
+	destroy_end(t->data);
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct occo_err *err)
+{
+	struct destroy *d = occo_calloc(1, sizeof(*d));
+	json_t *ids = json_array(), *id, *v;
+	const char *k;
+	size_t i;
+
+	d->inf = inf;
+	d->cb = cb;
+	d->ud = ud;
+	json_object_foreach((json_t *)iproc_infra_records(inf->in), k, v)
+		json_array_append_new(ids, json_string(k));
+	d->out = 1; /* held while the drops are started */
+	json_array_foreach(ids, i, id)
+	{
+		struct occo_err e;
+
+		d->out++;
+		if (iproc_drop_node(inf->in, json_string_value(id), destroy_dropped, d, &e) < 0) {
+			d->out--;
+			if (d->failed++ == 0)
+				occo_err_copy(&d->err, &e);
+		}
+	}
+	json_decref(ids);
+	if (--d->out == 0) { /* nothing was in flight: finish on the next loop turn */
+		uv_timer_t *t = occo_calloc(1, sizeof(*t));
+
+		uv_timer_init(&inf->e->app->loop, t);
+		t->data = d;
+		uv_timer_start(t, destroy_idle, 0, 0);
+	}
+	return 0;
+}
+
+/* ---- reports ---- */
+
+json_t *api_infra_report_json(const json_t *desc, const json_t *records)
+{
+	json_t *nodes = json_object(), *n, *rec;
+	const char *id;
+	size_t i;
+
+	json_array_foreach(json_object_get(desc, "nodes"), i, n) json_object_set_new(
+		nodes, json_string_value(json_object_get(n, "name")), json_object());
+	json_object_foreach((json_t *)records, id, rec)
+	{
+		json_t *by =
+			json_object_get(nodes, json_string_value(json_object_get(rec, "name")));
+
+		if (by)
+			json_object_set_new(by, id,
+					    json_pack("{s:O,s:O}", "state",
+						      json_object_get(rec, "state"), "addresses",
+						      json_object_get(rec, "addresses")));
+	}
+	return json_pack("{s:O,s:O,s:o}", "infra_id", json_object_get(desc, "infra_id"), "name",
+			 json_object_get(desc, "name"), "nodes", nodes);
+}
+
+void api_infra_report(const json_t *desc, const json_t *records, FILE *f)
+{
+	json_t *rep = api_infra_report_json(desc, records), *insts, *inst, *a;
+	const char *name, *id;
+	size_t i;
+
+	fprintf(f, "List of nodes/instances/addresses:\n");
+	json_object_foreach(json_object_get(rep, "nodes"), name, insts)
+	{
+		fprintf(f, "%s:\n", name);
+		json_object_foreach(insts, id, inst)
+		{
+			fprintf(f, "  %s:\n", id);
+			json_array_foreach(json_object_get(inst, "addresses"), i, a)
+				fprintf(f, "    %s\n", json_string_value(a));
+		}
+	}
+	json_decref(rep);
+}

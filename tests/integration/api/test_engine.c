@@ -1,0 +1,372 @@
+/*
+ * test_engine.c - the programs as a user runs them, on the dummy cloud (whose state is in
+ * Redis, outside the programs) and a real redis-server: build, report, a failed instance
+ * replaced by maintain, scaling, two maintainers, partial failure and --rollback, destroy
+ * leaving nothing behind.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "testutil.h"
+#include "occo/util/alloc.h"
+#include "occo/util/id.h"
+
+static const char nodes_yaml[] =
+	"'node_def:kv':\n"
+	"  - resource: {type: dummy, ready_after_ms: 30}\n"
+	"'node_def:worker':\n"
+	"  - resource: {type: dummy, ready_after_ms: 10}\n"
+	"    contextualisation:\n"
+	"      type: cloudinit\n"
+	"      context_template: \"#cloud-config\\nruncmd: ['echo {{ getip(\\\"kv\\\") }}']\\n\"\n"
+	"'node_def:front':\n"
+	"  - resource: {type: dummy}\n"
+	"'node_def:broken':\n"
+	"  - resource: {type: dummy, fail_rate: 1}\n";
+
+static const char infra_yaml[] = "user_id: me\n"
+				 "infra_name: demo\n"
+				 "nodes:\n"
+				 "  - &KV {name: kv, type: kv}\n"
+				 "  - &W {name: workers, type: worker, scaling: {min: 2, max: 4}}\n"
+				 "  - &F {name: front, type: front}\n"
+				 "dependencies: [[*W, *KV], [*F, *W]]\n";
+
+static const char broken_yaml[] = "user_id: me\n"
+				  "infra_name: half\n"
+				  "nodes:\n"
+				  "  - {name: kv, type: kv}\n"
+				  "  - {name: bad, type: broken, scaling: {min: 2}}\n"
+				  "  - {name: later, type: front}\n"
+				  "dependencies: [[bad, kv], [later, bad]]\n";
+
+struct fx {
+	struct occo_test_redis redis;
+	char *dir;
+	char *env_home, *env_url;
+	redisContext *rc;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = occo_calloc(1, sizeof(*f));
+	char *prog, *out, *err;
+	char *argv[3];
+
+	if (occo_test_redis_start(&f->redis) < 0)
+		return -1;
+	f->dir = occo_test_tmpdir("engine");
+	f->env_home = occo_asprintf("HOME=%s", f->dir);
+	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
+	f->rc = redisConnectUnix(f->redis.sock);
+	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
+	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
+	occo_test_write_file(f->dir, "broken.yaml", broken_yaml);
+	prog = occo_test_program("api/occopus-import");
+	argv[0] = prog;
+	argv[1] = "nodes.yaml";
+	argv[2] = NULL;
+	{
+		char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
+
+		assert_int_equal(occo_test_run(f->dir, argv, env, &out, &err), 0);
+	}
+	free(out);
+	free(err);
+	free(prog);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	redisFree(f->rc);
+	occo_test_redis_stop(&f->redis);
+	occo_test_rmtree(f->dir);
+	free(f->dir);
+	free(f->env_home);
+	free(f->env_url);
+	free(f);
+	return 0;
+}
+
+/* Run occopus-<prog> with up to 6 arguments; returns the exit code. */
+static int run(struct fx *f, const char *prog, char **out, char **err, const char *a1,
+	       const char *a2, const char *a3, const char *a4, const char *a5, const char *a6)
+{
+	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
+	char *argv[] = { path,	     (char *)a1, (char *)a2, (char *)a3,
+			 (char *)a4, (char *)a5, (char *)a6, NULL };
+	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=warn",
+			NULL };
+	int rc = occo_test_run(f->dir, argv, env, out, err);
+
+	free(path);
+	return rc;
+}
+
+static long long hlen(struct fx *f, const char *fmt, const char *id)
+{
+	redisReply *r = redisCommand(f->rc, fmt, id);
+	long long n = r ? r->integer : -1;
+
+	freeReplyObject(r);
+	return n;
+}
+
+static long long cloud_count(struct fx *f, const char *id)
+{
+	return hlen(f, "HLEN occo:dummycloud:{%s}:nodes", id);
+}
+
+static long long record_count(struct fx *f, const char *id)
+{
+	return hlen(f, "HLEN occo:{%s}:nodes", id);
+}
+
+/* The last line of the output: the infrastructure id. */
+static char *last_line(const char *out)
+{
+	const char *end = out + strlen(out), *p;
+
+	while (end > out && end[-1] == '\n')
+		end--;
+	for (p = end; p > out && p[-1] != '\n'; p--)
+		;
+	return occo_strndup(p, (size_t)(end - p));
+}
+
+static char *build(struct fx *f)
+{
+	char *out, *err, *id;
+
+	if (run(f, "build", &out, &err, "infra.yaml", NULL, NULL, NULL, NULL, NULL) != 0)
+		fail_msg("build failed:\n%s%s", out, err);
+	assert_non_null(strstr(out, "List of nodes/instances/addresses:\nkv:\n"));
+	id = last_line(out);
+	assert_true(occo_uuid_valid(id));
+	free(out);
+	free(err);
+	return id;
+}
+
+/* Make an instance of the dummy cloud fail, as a VM dying behind the orchestrator's back. */
+static void break_one(struct fx *f, const char *id)
+{
+	redisReply *keys = redisCommand(f->rc, "HKEYS occo:dummycloud:{%s}:nodes", id);
+	redisReply *v = redisCommand(f->rc, "HGET occo:dummycloud:{%s}:nodes %s", id,
+				     keys->element[0]->str);
+	json_t *inst = json_loads(v->str, 0, NULL);
+	char *s;
+
+	json_object_set_new(inst, "state", json_string("failed"));
+	s = json_dumps(inst, JSON_COMPACT);
+	freeReplyObject(redisCommand(f->rc, "HSET occo:dummycloud:{%s}:nodes %s %s", id,
+				     keys->element[0]->str, s));
+	free(s);
+	json_decref(inst);
+	freeReplyObject(v);
+	freeReplyObject(keys);
+}
+
+static void test_engine__build_report_destroy(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *out, *err;
+	json_t *rep;
+
+	assert_int_equal(cloud_count(f, id), 4); /* kv, 2 workers, front */
+	assert_int_equal(record_count(f, id), 4);
+	/* the report, as JSON, with every instance ready and addressed */
+	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, "-r", "--json", NULL, NULL), 0);
+	rep = json_loads(out, 0, NULL);
+	assert_non_null(rep);
+	assert_int_equal(
+		json_object_size(json_object_get(json_object_get(rep, "nodes"), "workers")), 2);
+	json_decref(rep);
+	free(out);
+	free(err);
+	/* -o writes one line per instance */
+	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, "-r", "-o", "addrs.txt", NULL),
+			 0);
+	free(out);
+	free(err);
+	/* destroy: nothing of it is left, in the cloud or in Redis */
+	assert_int_equal(run(f, "destroy", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	assert_non_null(strstr(err, "Finished dropping infrastructure"));
+	free(out);
+	free(err);
+	assert_int_equal(cloud_count(f, id), 0);
+	{
+		redisReply *r = redisCommand(f->rc, "KEYS *%s*", id);
+
+		assert_int_equal(r->elements, 0);
+		freeReplyObject(r);
+	}
+	/* again: idempotent */
+	assert_int_equal(run(f, "destroy", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	free(out);
+	free(err);
+	free(id);
+}
+
+static void test_engine__maintain_replaces_and_scales(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *out, *err;
+
+	break_one(f, id);
+	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	free(out);
+	free(err);
+	assert_int_equal(cloud_count(f, id), 4);
+	assert_int_equal(record_count(f, id), 4);
+	/* scale up past max: capped at 4 workers */
+	assert_int_equal(run(f, "scale", &out, &err, "-i", id, "-n", "workers", "-c", "5"), 0);
+	assert_non_null(strstr(out, "Scaling up node 'workers' with 5 instances..."));
+	free(out);
+	free(err);
+	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	free(out);
+	free(err);
+	assert_int_equal(record_count(f, id), 6);
+	/* set to 3: one goes */
+	assert_int_equal(run(f, "scale", &out, &err, "-i", id, "-n", "workers", "-s", "3"), 0);
+	free(out);
+	free(err);
+	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	free(out);
+	free(err);
+	assert_int_equal(record_count(f, id), 5);
+	assert_int_equal(cloud_count(f, id), 5);
+	/* a usage error is exit 2 */
+	assert_int_equal(run(f, "scale", &out, &err, "-i", id, "-n", "workers", "-c", "0"), 2);
+	free(out);
+	free(err);
+	free(id);
+}
+
+static void test_engine__two_maintainers(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *out, *err;
+	char *path = occo_test_program("api/occopus-maintain");
+	pid_t pid;
+	int status, rc = 0, i;
+
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { path, "-i", id, "-c", "-t", "0.05", NULL };
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (chdir(f->dir) < 0)
+			_exit(126);
+		putenv(f->env_home);
+		putenv(f->env_url);
+		putenv("OCCOPUS_CONFIG_PATH=");
+		execv(path, argv);
+		_exit(127);
+	}
+	/* wait until the cyclic maintainer holds the lease */
+	for (i = 0; i < 200; i++) {
+		redisReply *r = redisCommand(f->rc, "GET occo:{%s}:lease", id);
+		int held = r && r->type == REDIS_REPLY_STRING;
+
+		freeReplyObject(r);
+		if (held)
+			break;
+		usleep(20000);
+	}
+	rc = run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(err, "is maintained by"));
+	free(out);
+	free(err);
+	/* the cyclic maintainer repairs a failure; SIGTERM lets it finish and release */
+	break_one(f, id);
+	for (i = 0; i < 200 && cloud_count(f, id) != 4; i++)
+		usleep(20000);
+	{
+		/* replaced: 4 instances again and none failed */
+		for (i = 0; i < 200; i++) {
+			redisReply *r = redisCommand(f->rc, "HVALS occo:dummycloud:{%s}:nodes", id);
+			int failed = 0;
+			size_t k;
+
+			for (k = 0; r && k < r->elements; k++)
+				failed += strstr(r->element[k]->str, "\"failed\"") != NULL;
+			freeReplyObject(r);
+			if (!failed && cloud_count(f, id) == 4)
+				break;
+			usleep(20000);
+		}
+		assert_true(i < 200);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	{
+		redisReply *r = redisCommand(f->rc, "EXISTS occo:{%s}:lease", id);
+
+		assert_int_equal(r->integer, 0); /* released */
+		freeReplyObject(r);
+	}
+	free(path);
+	free(id);
+}
+
+static void test_engine__partial_failure_and_rollback(void **state)
+{
+	struct fx *f = *state;
+	char *out, *err, *id;
+
+	assert_int_equal(run(f, "build", &out, &err, "broken.yaml", NULL, NULL, NULL, NULL, NULL),
+			 1);
+	assert_non_null(strstr(err, "2 instances failed; the first: node 'bad': instance"));
+	assert_non_null(strstr(err, "simulated failure"));
+	id = last_line(out);
+	/* the failed instances are dropped, kv is kept, the next level was not started */
+	assert_int_equal(record_count(f, id), 1);
+	assert_int_equal(cloud_count(f, id), 1);
+	free(out);
+	free(err);
+	free(id);
+
+	assert_int_equal(
+		run(f, "build", &out, &err, "--rollback", "broken.yaml", NULL, NULL, NULL, NULL),
+		1);
+	assert_non_null(strstr(err, "torn down"));
+	{
+		redisReply *r = redisCommand(f->rc, "SCARD occo:infras");
+
+		assert_int_equal(r->integer, 1); /* only the first, kept one */
+		freeReplyObject(r);
+	}
+	free(out);
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_engine__build_report_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine__maintain_replaces_and_scales, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_engine__two_maintainers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine__partial_failure_and_rollback, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
