@@ -44,24 +44,23 @@ static int upkeep(const json_t *rec)
 
 /* One node: its existing instances, its scaling plan, its drops and creates. */
 static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, const json_t *nodes,
-		     const json_t *scaling, int *create, struct occo_err *err)
+		     const json_t *mine, const json_t *scaling, int *create, struct occo_err *err)
 {
 	const char *name = json_string_value(json_object_get(node, "name"));
 	struct ib_scaling_inst *inst;
 	struct ib_scaling_plan sp;
-	const char *id, *k;
-	json_t *rec, *v;
+	const char *k;
+	json_t *v, *idv;
 	size_t n = 0, i;
 	int rc;
 
-	inst = occo_calloc(json_object_size(nodes) + 1, sizeof(*inst));
-	json_object_foreach((json_t *)nodes, id, rec)
-	{
-		const char *rname = json_string_value(json_object_get(rec, "name"));
+	/* `mine`: the node_ids of this node's records that upkeep keeps */
+	inst = occo_calloc(json_array_size(mine) + 1, sizeof(*inst));
+	json_array_foreach (mine, i, idv) {
+		void *it = json_object_iter_at((json_t *)nodes, json_string_value(idv));
+		const json_t *rec = json_object_iter_value(it);
 
-		if (!rname || strcmp(rname, name) || upkeep(rec) >= 0)
-			continue;
-		inst[n].node_id = id;
+		inst[n].node_id = json_object_iter_key(it);
 		inst[n].addresses = json_object_get(rec, "addresses");
 		inst[n].created_at =
 			(uint64_t)json_integer_value(json_object_get(rec, "created_at"));
@@ -71,8 +70,7 @@ static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, con
 	free(inst);
 	if (rc < 0)
 		return rc;
-	json_array_foreach(sp.drop, i, v)
-	{
+	json_array_foreach (sp.drop, i, v) {
 		/* borrow the id from the records, which outlive the plan */
 		void *it = json_object_iter_at((json_t *)nodes, json_string_value(v));
 
@@ -86,7 +84,8 @@ static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, con
 	if (sp.store_target)
 		json_object_set_new(p->targets, name, json_integer(sp.target));
 	json_array_extend(p->scaling_del, sp.del);
-	json_object_foreach(sp.put, k, v) json_object_set(p->scaling_put, k, v);
+	json_object_foreach (sp.put, k, v)
+		json_object_set(p->scaling_put, k, v);
 	json_array_extend(p->warnings, sp.warnings);
 	ib_scaling_plan_release(&sp);
 	return 0;
@@ -97,7 +96,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 {
 	const json_t *dnodes = json_object_get(desc, "nodes");
 	const json_t *levels = json_object_get(desc, "levels");
-	json_t *by_name, *node, *level, *name, *rec;
+	json_t *by_name, *kept, *node, *level, *name, *rec;
 	struct enact_plan p = { 0 };
 	size_t dcap = 0, i, j;
 	const char *id;
@@ -112,29 +111,38 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	p.scaling_put = json_object();
 	p.warnings = json_array();
 	p.bootstrap = json_object_size(nodes) == 0;
-	json_array_foreach(dnodes, i, node)
+	json_array_foreach (dnodes, i, node)
 		json_object_set(by_name, json_string_value(json_object_get(node, "name")), node);
 
-	/* upkeep and removed nodes */
-	json_object_foreach((json_t *)nodes, id, rec)
-	{
+	/* upkeep and removed nodes; the kept records grouped by node name */
+	kept = json_object();
+	json_object_foreach ((json_t *)nodes, id, rec) {
 		const char *rname = json_string_value(json_object_get(rec, "name"));
+		json_t *list;
 
 		verdict = upkeep(rec);
-		if (verdict >= 0)
+		if (verdict >= 0) {
 			add_drop(&p, &dcap, id, rname, (enum enact_drop_reason)verdict);
-		else if (!rname || !json_object_get(by_name, rname))
+			continue;
+		}
+		if (!rname || !json_object_get(by_name, rname)) {
 			add_drop(&p, &dcap, id, rname, ENACT_DROP_REMOVED);
+			continue;
+		}
+		list = json_object_get(kept, rname);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(kept, rname, list);
+		}
+		json_array_append_new(list, json_string(id));
 	}
 
 	/* scaling and creation, level by level */
 	p.nlevels = json_array_size(levels);
 	p.levels = occo_calloc(p.nlevels + 1, sizeof(*p.levels));
-	json_array_foreach(levels, i, level)
-	{
+	json_array_foreach (levels, i, level) {
 		p.levels[i].v = occo_calloc(json_array_size(level) + 1, sizeof(*p.levels[i].v));
-		json_array_foreach(level, j, name)
-		{
+		json_array_foreach (level, j, name) {
 			int create = 0;
 
 			node = json_object_get(by_name, json_string_value(name));
@@ -144,7 +152,9 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 						  json_string_value(name));
 				goto out;
 			}
-			rc = plan_node(&p, &dcap, node, nodes, scaling, &create, err);
+			rc = plan_node(&p, &dcap, node, nodes,
+				       json_object_get(kept, json_string_value(name)), scaling,
+				       &create, err);
 			if (rc < 0)
 				goto out;
 			if (create > 0) {
@@ -157,6 +167,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	}
 out:
 	json_decref(by_name);
+	json_decref(kept);
 	if (rc < 0) {
 		enact_plan_release(&p);
 		return rc;

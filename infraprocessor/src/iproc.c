@@ -145,8 +145,6 @@ static void store(struct iproc_infra *in, const char *node_id, const char *event
 	json_t *rec = record_of(in, node_id);
 	struct occo_err err;
 
-	json_decref(in->view);
-	in->view = NULL;
 	if (ib_batch_node_put(in->batch, in->infra_id, node_id, rec, cb, ud, &err) < 0) {
 		OCCO_ERROR("cannot store an instance record", OCCO_KV("infra", in->infra_id),
 			   OCCO_KV("node_id", node_id), OCCO_KV("error", err.msg));
@@ -166,6 +164,59 @@ static void store(struct iproc_infra *in, const char *node_id, const char *event
 static void set_state(json_t *rec, const char *state)
 {
 	json_object_set_new(rec, "state", json_string(state));
+}
+
+/* Addresses changed: what getip & co. answer must be built again. */
+static void view_changed(struct iproc_infra *in)
+{
+	json_decref(in->view);
+	in->view = NULL;
+}
+
+/* Does a definition use templates at all (else its rendering needs no view)? */
+static int has_templates(const json_t *v)
+{
+	const char *k, *str;
+	json_t *x;
+	size_t i;
+
+	if (json_is_string(v)) {
+		str = json_string_value(v);
+		return strstr(str, "{{") || strstr(str, "{%");
+	}
+	if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, x)
+			if (has_templates(x))
+				return 1;
+	} else if (json_is_array(v)) {
+		json_array_foreach (v, i, x)
+			if (has_templates(x))
+				return 1;
+	}
+	return 0;
+}
+
+/* token -> index of the instance in v (a JSON object used as a hash map). */
+static json_t *index_by_token(const struct iproc_seen *v, size_t n)
+{
+	json_t *idx = json_object();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].token)
+			json_object_set_new(idx, v[i].token, json_integer((json_int_t)i));
+		if (v[i].instance_id)
+			json_object_set_new(idx, v[i].instance_id, json_integer((json_int_t)i));
+	}
+	return idx;
+}
+
+static const struct iproc_seen *lookup(const json_t *idx, const struct iproc_seen *v,
+				       const char *key)
+{
+	const json_t *i = key ? json_object_get(idx, key) : NULL;
+
+	return i ? &v[json_integer_value(i)] : NULL;
 }
 
 /* ---- the view getip & co. answer from ---- */
@@ -189,7 +240,8 @@ static const json_t *view_of(struct iproc_infra *in)
 	if (in->view)
 		return in->view;
 	recs = occo_calloc(json_object_size(in->records) + 1, sizeof(*recs));
-	json_object_foreach(in->records, id, rec) recs[n++] = rec;
+	json_object_foreach (in->records, id, rec)
+		recs[n++] = rec;
 	qsort(recs, n, sizeof(*recs), by_created);
 	in->view = json_object();
 	for (i = 0; i < n; i++) {
@@ -246,7 +298,7 @@ int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib
 	in->defs = defs ? defs : json_object();
 	in->infra_id = id;
 	in->by_name = json_object();
-	json_array_foreach(json_object_get(desc, "nodes"), i, n)
+	json_array_foreach (json_object_get(desc, "nodes"), i, n)
 		json_object_set(in->by_name, json_string_value(json_object_get(n, "name")), n);
 	in->refs = 2; /* the owner's and the timer's */
 	uv_timer_init(loop, &in->poll);
@@ -311,11 +363,11 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		       size_t n)
 {
 	uint64_t now = occo_clock_now_ms();
+	json_t *idx = index_by_token(v, n);
 	struct op *op, *next;
-	size_t i;
 
 	for (op = in->ops; op; op = next) {
-		const struct iproc_seen *found = NULL;
+		const struct iproc_seen *found;
 		json_t *rec;
 		struct occo_err err;
 
@@ -323,10 +375,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		if (op->kind != OP_CREATE || !op->waiting || strcmp(op->endpoint, endpoint))
 			continue;
 		rec = record_of(in, op->node_id);
-		for (i = 0; i < n && !found; i++) {
-			if (v[i].token && !strcmp(v[i].token, op->token))
-				found = &v[i];
-		}
+		found = lookup(idx, v, op->token);
 		if (found && !strcmp(found->state, "ready")) {
 			set_state(rec, "ready");
 			json_object_set(rec, "addresses", (json_t *)found->addresses);
@@ -335,6 +384,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 						    json_string(found->private_address));
 			json_object_set_new(rec, "ready_at",
 					    json_integer((json_int_t)occo_clock_wall_ms()));
+			view_changed(in);
 			store(in, op->node_id, "nodecreated", NULL, NULL);
 			in->poll_delay = FIRST_POLL_MS;
 			op_finish(op, NULL);
@@ -358,6 +408,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			op_finish(op, &err);
 		}
 	}
+	json_decref(idx);
 }
 
 static int any_waiting(const struct iproc_infra *in)
@@ -530,7 +581,8 @@ int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb
 	if ((rc = occo_uuid4(op->node_id, err)) < 0)
 		goto fail;
 	op->token = occo_asprintf("occo-%s", op->node_id);
-	iproc_helpers_init(&in->helpers, view_of(in));
+	iproc_helpers_init(&in->helpers,
+			   has_templates(json_object_get(in->defs, type)) ? view_of(in) : NULL);
 	rc = iproc_resolve(node, json_object_get(in->defs, type), op->node_id,
 			   iproc_helpers_env(&in->helpers), &op->res, err);
 	if (rc < 0)
@@ -587,8 +639,7 @@ static void dropped(const struct occo_err *err, void *ud)
 	}
 	data = json_pack("{s:s,s:s?}", "node_id", op->node_id, "node_name", op->name);
 	json_object_del(in->records, op->node_id);
-	json_decref(in->view);
-	in->view = NULL;
+	view_changed(in);
 	ib_batch_health_del(in->batch, in->infra_id, op->node_id, NULL, NULL, NULL);
 	ib_batch_event(in->batch, in->infra_id, "nodedropped", data, NULL, NULL, NULL);
 	json_decref(data);
@@ -647,23 +698,19 @@ struct refresh_list {
 static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struct iproc_seen *v,
 			  size_t n)
 {
-	json_t *idv;
-	size_t i, k;
+	json_t *idv, *idx = index_by_token(v, n);
+	size_t k;
 
-	json_array_foreach(ids, k, idv)
-	{
+	json_array_foreach (ids, k, idv) {
 		const char *node_id = json_string_value(idv);
 		json_t *rec = record_of(in, node_id);
 		const char *iid = json_string_value(json_object_get(rec, "instance_id"));
 		const char *token = json_string_value(json_object_get(rec, "token"));
 		char old[32] = "";
-		const struct iproc_seen *found = NULL;
+		const struct iproc_seen *found = lookup(idx, v, iid);
 
-		for (i = 0; i < n && !found; i++) {
-			if ((iid && v[i].instance_id && !strcmp(v[i].instance_id, iid)) ||
-			    (token && v[i].token && !strcmp(v[i].token, token)))
-				found = &v[i];
-		}
+		if (!found)
+			found = lookup(idx, v, token);
 		if (!rec)
 			continue;
 		snprintf(old, sizeof(old), "%s",
@@ -683,6 +730,8 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)
 			store(in, node_id, NULL, NULL, NULL);
 	}
+	json_decref(idx);
+	view_changed(in);
 }
 
 static void refresh_end(struct refresh *rf)
@@ -729,8 +778,7 @@ int iproc_refresh(struct iproc_infra *in, iproc_done_fn cb, void *ud, struct occ
 
 	if (in->closed)
 		return occo_err_set(err, OCCO_ESTATE, "the infrastructure is closed");
-	json_object_foreach(in->records, id, rec)
-	{
+	json_object_foreach (in->records, id, rec) {
 		char *key =
 			in->cloud->endpoint_key(in->cloud->impl, json_object_get(rec, "resource"));
 
@@ -748,8 +796,7 @@ int iproc_refresh(struct iproc_infra *in, iproc_done_fn cb, void *ud, struct occ
 	rf->ud = ud;
 	rf->out = 1; /* held until every list is issued */
 	in_ref(in);
-	json_object_foreach(groups, ep, ids)
-	{
+	json_object_foreach (groups, ep, ids) {
 		struct refresh_list *rl = occo_calloc(1, sizeof(*rl));
 		const char *first = json_string_value(json_array_get(ids, 0));
 		struct iproc_node node;
