@@ -13,7 +13,7 @@ packages=(
 	libhiredis-dev libyaml-dev libcurl4-openssl-dev libssl-dev libjansson-dev libuv1-dev
 	libcmocka-dev
 	# servers and tools the tests run against
-	redis-server redis-tools openssl curl procps
+	redis-server redis-tools openssl curl procps time
 	# the Jinja2 oracle of the template tests and the local HTTP test server
 	python3 python3-jinja2
 )
