@@ -237,8 +237,9 @@ static void report_write(struct maintain *m)
 	if (m->filter) {
 		json_t *kept = json_object();
 
-		json_object_foreach(nodes, name, insts) if (strstr(name, m->filter))
-			json_object_set(kept, name, insts);
+		json_object_foreach (nodes, name, insts)
+			if (strstr(name, m->filter))
+				json_object_set(kept, name, insts);
 		json_object_set_new(rep, "nodes", kept);
 		nodes = kept;
 	}
@@ -252,12 +253,12 @@ static void report_write(struct maintain *m)
 			fprintf(stderr, "%s: cannot write '%s'\n", PROG, m->output);
 			m->failures++;
 		}
-		json_object_foreach(nodes, name, insts)
-		{
-			json_object_foreach(insts, id, inst)
-			{
-				json_array_foreach(json_object_get(inst, "addresses"), i, a) if (f)
-					fprintf(f, "%s%s", i ? " " : "", json_string_value(a));
+		json_object_foreach (nodes, name, insts) {
+			json_object_foreach (insts, id, inst) {
+				json_array_foreach (json_object_get(inst, "addresses"), i, a)
+					if (f)
+						fprintf(f, "%s%s", i ? " " : "",
+							json_string_value(a));
 				if (f)
 					fputc('\n', f);
 			}
@@ -267,14 +268,12 @@ static void report_write(struct maintain *m)
 		fprintf(stderr, "Done.\n");
 	} else {
 		printf("Report list of nodes/instances/addresses:\n");
-		json_object_foreach(nodes, name, insts)
-		{
+		json_object_foreach (nodes, name, insts) {
 			printf("%s:\n", name);
-			json_object_foreach(insts, id, inst)
-			{
+			json_object_foreach (insts, id, inst) {
 				printf("  %s: %s\n", id,
 				       json_string_value(json_object_get(inst, "state")));
-				json_array_foreach(json_object_get(inst, "addresses"), i, a)
+				json_array_foreach (json_object_get(inst, "addresses"), i, a)
 					printf("    %s\n", json_string_value(a));
 			}
 		}
@@ -326,7 +325,8 @@ static void listed(json_t *ids, const struct occo_err *err, void *ud)
 		printf("No active infrastructure!\n");
 	} else {
 		printf("List of active infrastructure:\n");
-		json_array_foreach(ids, i, id) printf("%s\n", json_string_value(id));
+		json_array_foreach (ids, i, id)
+			printf("%s\n", json_string_value(id));
 	}
 	json_decref(ids);
 	closed_handles(m);

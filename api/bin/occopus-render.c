@@ -76,12 +76,12 @@ static json_t *nodes_view(const json_t *nodes)
 	const char *name;
 	size_t i;
 
-	json_object_foreach((json_t *)nodes, name, v)
-	{
+	json_object_foreach ((json_t *)nodes, name, v) {
 		json_t *list = json_array();
 
 		if (json_is_array(v))
-			json_array_foreach(v, i, e) json_array_append_new(list, instance_view(e));
+			json_array_foreach (v, i, e)
+				json_array_append_new(list, instance_view(e));
 		else
 			json_array_append_new(list, instance_view(v));
 		json_object_set_new(view, name, list);

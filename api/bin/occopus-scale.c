@@ -70,8 +70,8 @@ static void snapshot(struct ib_snapshot *snap, const struct occo_err *err, void 
 		recorded(err, s);
 		return;
 	}
-	json_array_foreach(json_object_get(snap->desc, "nodes"), i, n) found |=
-		!strcmp(json_string_value(json_object_get(n, "name")), s->node);
+	json_array_foreach (json_object_get(snap->desc, "nodes"), i, n)
+		found |= !strcmp(json_string_value(json_object_get(n, "name")), s->node);
 	ib_snapshot_free(snap);
 	if (!found) {
 		occo_err_set(&e, OCCO_ENOENT, "node '%s' does not exist in infrastructure '%s'",

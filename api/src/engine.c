@@ -238,8 +238,7 @@ static void snapshot_loaded(struct ib_snapshot *snap, const struct occo_err *err
 	}
 	l->snap = snap;
 	l->out = 1;
-	json_array_foreach(json_object_get(snap->desc, "nodes"), i, n)
-	{
+	json_array_foreach (json_object_get(snap->desc, "nodes"), i, n) {
 		const char *type = json_string_value(json_object_get(n, "type"));
 		struct def_get *g;
 
@@ -352,11 +351,10 @@ int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct oc
 	d->inf = inf;
 	d->cb = cb;
 	d->ud = ud;
-	json_object_foreach((json_t *)iproc_infra_records(inf->in), k, v)
+	json_object_foreach ((json_t *)iproc_infra_records(inf->in), k, v)
 		json_array_append_new(ids, json_string(k));
 	d->out = 1; /* held while the drops are started */
-	json_array_foreach(ids, i, id)
-	{
+	json_array_foreach (ids, i, id) {
 		struct occo_err e;
 
 		d->out++;
@@ -385,10 +383,10 @@ json_t *api_infra_report_json(const json_t *desc, const json_t *records)
 	const char *id;
 	size_t i;
 
-	json_array_foreach(json_object_get(desc, "nodes"), i, n) json_object_set_new(
-		nodes, json_string_value(json_object_get(n, "name")), json_object());
-	json_object_foreach((json_t *)records, id, rec)
-	{
+	json_array_foreach (json_object_get(desc, "nodes"), i, n)
+		json_object_set_new(nodes, json_string_value(json_object_get(n, "name")),
+				    json_object());
+	json_object_foreach ((json_t *)records, id, rec) {
 		json_t *by =
 			json_object_get(nodes, json_string_value(json_object_get(rec, "name")));
 
@@ -409,13 +407,11 @@ void api_infra_report(const json_t *desc, const json_t *records, FILE *f)
 	size_t i;
 
 	fprintf(f, "List of nodes/instances/addresses:\n");
-	json_object_foreach(json_object_get(rep, "nodes"), name, insts)
-	{
+	json_object_foreach (json_object_get(rep, "nodes"), name, insts) {
 		fprintf(f, "%s:\n", name);
-		json_object_foreach(insts, id, inst)
-		{
+		json_object_foreach (insts, id, inst) {
 			fprintf(f, "  %s:\n", id);
-			json_array_foreach(json_object_get(inst, "addresses"), i, a)
+			json_array_foreach (json_object_get(inst, "addresses"), i, a)
 				fprintf(f, "    %s\n", json_string_value(a));
 		}
 	}

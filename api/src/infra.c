@@ -28,17 +28,15 @@ json_t *api_infra_plan(const json_t *desc)
 	json_int_t total = 0;
 	size_t i, j;
 
-	json_array_foreach(json_object_get(desc, "nodes"), i, n)
+	json_array_foreach (json_object_get(desc, "nodes"), i, n)
 		json_object_set(by_name, json_string_value(json_object_get(n, "name")), n);
 
 	json_object_set(plan, "infra_id", json_object_get(desc, "infra_id"));
 	json_object_set(plan, "name", json_object_get(desc, "name"));
-	json_array_foreach(json_object_get(desc, "levels"), i, level)
-	{
+	json_array_foreach (json_object_get(desc, "levels"), i, level) {
 		json_t *out = json_array();
 
-		json_array_foreach(level, j, name)
-		{
+		json_array_foreach (level, j, name) {
 			const json_t *sc;
 
 			n = json_object_get(by_name, json_string_value(name));
@@ -66,10 +64,8 @@ void api_infra_plan_print(const json_t *plan, FILE *f)
 	size_t i, j;
 	int wname = 4, wtype = 4;
 
-	json_array_foreach(json_object_get(plan, "levels"), i, level)
-	{
-		json_array_foreach(level, j, n)
-		{
+	json_array_foreach (json_object_get(plan, "levels"), i, level) {
+		json_array_foreach (level, j, n) {
 			int a = (int)strlen(json_string_value(json_object_get(n, "name")));
 			int b = (int)strlen(json_string_value(json_object_get(n, "type")));
 
@@ -82,11 +78,9 @@ void api_infra_plan_print(const json_t *plan, FILE *f)
 		json_string_value(json_object_get(plan, "infra_id")),
 		(long long)json_integer_value(json_object_get(plan, "instances")),
 		json_array_size(json_object_get(plan, "levels")));
-	json_array_foreach(json_object_get(plan, "levels"), i, level)
-	{
+	json_array_foreach (json_object_get(plan, "levels"), i, level) {
 		fprintf(f, "level %zu:\n", i);
-		json_array_foreach(level, j, n)
-		{
+		json_array_foreach (level, j, n) {
 			long long c = (long long)json_integer_value(json_object_get(n, "create"));
 			long long mn = (long long)json_integer_value(json_object_get(n, "min"));
 			long long mx = (long long)json_integer_value(json_object_get(n, "max"));

@@ -61,8 +61,7 @@ char *api_nodedefs_names(const json_t *defs)
 	int first = 1;
 
 	occo_buf_init(&b, (size_t)1 << 20);
-	json_object_foreach((json_t *)defs, type, v)
-	{
+	json_object_foreach ((json_t *)defs, type, v) {
 		occo_buf_appendf(&b, NULL, "%s%s", first ? "" : ", ", type);
 		first = 0;
 	}

@@ -100,8 +100,7 @@ static json_t *merge_vars(const json_t *a, const json_t *b)
 	if (!json_is_object(a) || !json_is_object(b))
 		return json_deep_copy(json_is_object(b) ? b : a);
 	out = json_deep_copy(a);
-	json_object_foreach((json_t *)b, k, v)
-	{
+	json_object_foreach ((json_t *)b, k, v) {
 		cur = json_object_get(out, k);
 		if (json_is_object(cur) && json_is_object(v))
 			json_object_set_new(out, k, merge_vars(cur, v));
@@ -116,8 +115,7 @@ static void check_top(struct compiler *c)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)c->root, k, v)
-	{
+	json_object_foreach ((json_t *)c->root, k, v) {
 		if (!in_list(top_keys, k))
 			comp_diag_add(c->diags, COMP_ERROR, occo_ydoc_key_mark(c->doc, c->root, k),
 				      "unknown key '%s' in infrastructure description (allowed: "
@@ -158,8 +156,7 @@ static json_t *compile_scaling(struct compiler *c, const json_t *node, const cha
 			 "scaling of node '%s' must be a mapping with 'min' and 'max'", name);
 		return NULL;
 	}
-	json_object_foreach((json_t *)s, k, v)
-	{
+	json_object_foreach ((json_t *)s, k, v) {
 		if (strcmp(k, "min") && strcmp(k, "max")) {
 			comp_diag_add(
 				c->diags, COMP_ERROR, occo_ydoc_key_mark(c->doc, s, k),
@@ -231,8 +228,7 @@ static void compile_nodes(struct compiler *c, const json_t *infra_vars)
 	}
 	c->nnodes = json_array_size(list);
 	c->nodes = occo_calloc(c->nnodes, sizeof(*c->nodes));
-	json_array_foreach(list, i, node)
-	{
+	json_array_foreach (list, i, node) {
 		struct cnode *n = &c->nodes[i];
 		const json_t *name, *type, *filter, *vars;
 		json_t *scaling;
@@ -276,8 +272,7 @@ static void compile_nodes(struct compiler *c, const json_t *infra_vars)
 						    json_integer((json_int_t)i));
 			}
 		}
-		json_object_foreach(node, k, v)
-		{
+		json_object_foreach (node, k, v) {
 			if (!in_list(node_keys, k))
 				comp_diag_add(c->diags, COMP_ERROR,
 					      occo_ydoc_key_mark(c->doc, node, k),
@@ -398,8 +393,7 @@ static void compile_edges(struct compiler *c)
 		return;
 	}
 	c->edges = occo_calloc(json_array_size(deps) + 1, sizeof(*c->edges));
-	json_array_foreach(deps, i, item)
-	{
+	json_array_foreach (deps, i, item) {
 		const char *k;
 		json_t *v, *mlist;
 		long a, b;
@@ -455,8 +449,7 @@ static void compile_edges(struct compiler *c)
 		c->edges[c->nedges].item = item;
 		c->edges[c->nedges].out = json_object();
 		if (json_is_object(item)) {
-			json_object_foreach((json_t *)item, k, v)
-			{
+			json_object_foreach ((json_t *)item, k, v) {
 				if (strcmp(k, "connection") && strcmp(k, "mappings"))
 					json_object_set_new(c->edges[c->nedges].out, k,
 							    json_deep_copy(v));

@@ -67,8 +67,7 @@ static void walk_strings(const struct occo_ydoc *doc, const struct comp_nodedef_
 	size_t i;
 
 	if (json_is_object(node)) {
-		json_object_foreach((json_t *)node, k, v)
-		{
+		json_object_foreach ((json_t *)node, k, v) {
 			if (json_is_string(v))
 				o->check_string(doc, node, k, 0, json_string_value(v), diags,
 						o->check_string_ud);
@@ -76,8 +75,7 @@ static void walk_strings(const struct occo_ydoc *doc, const struct comp_nodedef_
 				walk_strings(doc, o, diags, v);
 		}
 	} else if (json_is_array(node)) {
-		json_array_foreach(node, i, v)
-		{
+		json_array_foreach (node, i, v) {
 			if (json_is_string(v))
 				o->check_string(doc, node, NULL, i, json_string_value(v), diags,
 						o->check_string_ud);
@@ -102,8 +100,7 @@ static void check_entry(const struct occo_ydoc *doc, const struct comp_nodedef_o
 			      name, i);
 		return;
 	}
-	json_object_foreach((json_t *)entry, k, v)
-	{
+	json_object_foreach ((json_t *)entry, k, v) {
 		int known = 0;
 
 		for (s = sections; *s; s++)
@@ -142,8 +139,7 @@ int comp_nodedefs_check(const struct occo_ydoc *doc, const struct comp_nodedef_o
 			      "a node definition file must be a mapping of 'node_def:<type>' keys");
 		return comp_diags_to_err(diags, err);
 	}
-	json_object_foreach((json_t *)root, key, list)
-	{
+	json_object_foreach ((json_t *)root, key, list) {
 		const char *name = key + prefix;
 
 		if (strncmp(key, COMP_NODEDEF_PREFIX, prefix) || !*name) {
@@ -165,12 +161,10 @@ int comp_nodedefs_check(const struct occo_ydoc *doc, const struct comp_nodedef_o
 		return comp_diags_to_err(diags, err);
 
 	result = json_object();
-	json_object_foreach((json_t *)root, key, list)
-	{
+	json_object_foreach ((json_t *)root, key, list) {
 		json_t *copy = json_deep_copy(list), *entry, *hc;
 
-		json_array_foreach(copy, i, entry)
-		{
+		json_array_foreach (copy, i, entry) {
 			hc = json_object_get(entry, "health_check");
 			if (json_is_object(hc) && !json_object_get(hc, "type"))
 				json_object_set_new(hc, "type", json_string("basic"));

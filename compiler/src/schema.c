@@ -136,8 +136,7 @@ void comp_schema_check(const struct comp_schema *s, const json_t *section, struc
 		else if (json_is_null(val))
 			comp_check_error(c, section, k->name, "key '%s' needs a value", k->name);
 	}
-	json_object_foreach((json_t *)section, name, v)
-	{
+	json_object_foreach ((json_t *)section, name, v) {
 		k = find_key(s->keys, name);
 		if (!k) {
 			struct occo_buf b;
@@ -163,8 +162,7 @@ void comp_schema_check(const struct comp_schema *s, const json_t *section, struc
 			continue;
 		}
 		if (k->elems && json_is_array(v)) {
-			json_array_foreach(v, i, e)
-			{
+			json_array_foreach (v, i, e) {
 				if (comp_type_of(e) & accepted(k->elems, COMP_REQUIRED))
 					continue;
 				comp_diag_add(c->diags, COMP_ERROR,

@@ -181,13 +181,15 @@ static void scaling_writes(struct pass *p)
 	json_t *v;
 	size_t i;
 
-	json_object_foreach(p->plan.targets, k, v) ib_batch_scaling_target(
-		p->batch, p->infra_id, k, (int)json_integer_value(v), NULL, NULL, NULL);
-	json_array_foreach(p->plan.scaling_del, i, v)
+	json_object_foreach (p->plan.targets, k, v)
+		ib_batch_scaling_target(p->batch, p->infra_id, k, (int)json_integer_value(v), NULL,
+					NULL, NULL);
+	json_array_foreach (p->plan.scaling_del, i, v)
 		ib_batch_scaling_del(p->batch, p->infra_id, json_string_value(v), NULL, NULL, NULL);
-	json_object_foreach(p->plan.scaling_put, k, v) ib_batch_scaling_put(
-		p->batch, p->infra_id, k, json_string_value(v), NULL, NULL, NULL);
-	json_array_foreach(p->plan.warnings, i, v)
+	json_object_foreach (p->plan.scaling_put, k, v)
+		ib_batch_scaling_put(p->batch, p->infra_id, k, json_string_value(v), NULL, NULL,
+				     NULL);
+	json_array_foreach (p->plan.warnings, i, v)
 		OCCO_WARN(json_string_value(v), OCCO_KV("infra", p->infra_id));
 }
 

@@ -68,8 +68,7 @@ static void collect(const json_t *fields, const char *prefix, const char *name, 
 
 	out->v = occo_calloc(json_object_size(fields) + 1, sizeof(*out->v));
 	out->n = 0;
-	json_object_foreach((json_t *)fields, field, v)
-	{
+	json_object_foreach ((json_t *)fields, field, v) {
 		const char *rest;
 
 		if (strncmp(field, prefix, plen) != 0 || strncmp(field + plen, name, nlen) != 0 ||
@@ -107,9 +106,9 @@ static int has_address(const struct ib_scaling_inst *in, const char *addr)
 
 	if (json_is_string(in->addresses))
 		return strcmp(json_string_value(in->addresses), addr) == 0;
-	json_array_foreach(in->addresses, i,
-			   a) if (json_is_string(a) &&
-				  strcmp(json_string_value(a), addr) == 0) return 1;
+	json_array_foreach (in->addresses, i, a)
+		if (json_is_string(a) && strcmp(json_string_value(a), addr) == 0)
+			return 1;
 	return 0;
 }
 

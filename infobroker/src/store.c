@@ -72,8 +72,7 @@ int ib_nodedefs_put(struct occo_redis *r, const char *ns, const json_t *defs, ib
 	argvlen = occo_calloc(1 + 2 * n, sizeof(*argvlen));
 	argv[i] = "MSET";
 	argvlen[i++] = 4;
-	json_object_foreach((json_t *)defs, type, list)
-	{
+	json_object_foreach ((json_t *)defs, type, list) {
 		argv[i] = ib_key_nodedef(ns, type);
 		argvlen[i] = strlen(argv[i]);
 		i++;

@@ -94,8 +94,7 @@ static int fn_getipall(void *ud, const json_t *args, const json_t *kwargs, json_
 	if (!list)
 		return -OCCO_EINVAL;
 	out = json_array();
-	json_array_foreach(list, i, inst)
-	{
+	json_array_foreach (list, i, inst) {
 		a = first_address(inst);
 		if (a)
 			json_array_append(out, (json_t *)a);

@@ -21,13 +21,11 @@ int iproc_candidates(const char *type, const json_t *defs, const json_t *filter,
 	const char *k;
 	size_t i;
 
-	json_array_foreach(defs, i, def)
-	{
+	json_array_foreach (defs, i, def) {
 		const json_t *res = json_object_get(def, "resource");
 		int match = 1;
 
-		json_object_foreach((json_t *)filter, k, v)
-		{
+		json_object_foreach ((json_t *)filter, k, v) {
 			if (!json_equal(json_object_get(res, k), v)) {
 				match = 0;
 				break;
@@ -97,8 +95,7 @@ static int render_tree(const json_t *v, const char *path, const json_t *ctx,
 	}
 	if (json_is_object(v)) {
 		copy = json_object();
-		json_object_foreach((json_t *)v, k, x)
-		{
+		json_object_foreach ((json_t *)v, k, x) {
 			snprintf(sub, sizeof(sub), "%s.%s", path, k);
 			if ((rc = render_tree(x, sub, ctx, env, &r, err)) < 0) {
 				json_decref(copy);
@@ -111,8 +108,7 @@ static int render_tree(const json_t *v, const char *path, const json_t *ctx,
 	}
 	if (json_is_array(v)) {
 		copy = json_array();
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 			if ((rc = render_tree(x, sub, ctx, env, &r, err)) < 0) {
 				json_decref(copy);
@@ -169,8 +165,10 @@ static json_t *make_context(const json_t *node, const json_t *def, const char *n
 	const char *k;
 
 	json_object_set_new(ctx, "node_id", json_string(node_id));
-	json_object_foreach((json_t *)node, k, v) json_object_set(ctx, k, v);
-	json_object_foreach((json_t *)def, k, v) json_object_set(ctx, k, v);
+	json_object_foreach ((json_t *)node, k, v)
+		json_object_set(ctx, k, v);
+	json_object_foreach ((json_t *)def, k, v)
+		json_object_set(ctx, k, v);
 	return ctx;
 }
 
@@ -203,7 +201,8 @@ static int docker_variables(const json_t *cv, json_t *ctx, const struct occo_tmp
 	}
 	json_object_set(ctx, "context_variables", vars);
 	if (json_is_object(vars))
-		json_object_foreach(vars, k, v) json_object_set(ctx, k, v);
+		json_object_foreach (vars, k, v)
+			json_object_set(ctx, k, v);
 	json_decref(vars);
 	return 0;
 }

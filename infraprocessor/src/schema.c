@@ -44,8 +44,7 @@ static void health_check(struct comp_check *c, const json_t *sec)
 	json_t *e, *x;
 	size_t i, j;
 
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach (v, i, e) {
 		if (json_is_integer(e) &&
 		    (json_integer_value(e) < 1 || json_integer_value(e) > 65535))
 			comp_check_error(c, v, NULL, "invalid port %lld (must be 1-65535)",
@@ -55,8 +54,7 @@ static void health_check(struct comp_check *c, const json_t *sec)
 	if (json_is_integer(v) && json_integer_value(v) < 1)
 		comp_check_error(c, sec, "timeout", "timeout must be at least 1 second");
 	v = json_object_get(sec, "mysqldbs");
-	json_array_foreach(v, i, e)
-	{
+	json_array_foreach (v, i, e) {
 		if (!json_is_object(e))
 			continue;
 		for (j = 0; j < sizeof(db_keys) / sizeof(db_keys[0]); j++)
@@ -64,8 +62,7 @@ static void health_check(struct comp_check *c, const json_t *sec)
 				comp_check_error(c, e, NULL,
 						 "missing key '%s' (a string) in mysqldbs item %zu",
 						 db_keys[j], i + 1);
-		json_object_foreach(e, k, x)
-		{
+		json_object_foreach (e, k, x) {
 			int known = 0;
 
 			for (j = 0; j < sizeof(db_keys) / sizeof(db_keys[0]); j++)

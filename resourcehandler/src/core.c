@@ -146,9 +146,11 @@ static void json_wipe(json_t *v)
 	if (json_is_string(v)) {
 		occo_wipe((char *)json_string_value(v), json_string_length(v));
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, k, e) json_wipe(e);
+		json_object_foreach (v, k, e)
+			json_wipe(e);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) json_wipe(e);
+		json_array_foreach (v, i, e)
+			json_wipe(e);
 	}
 }
 

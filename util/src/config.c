@@ -283,8 +283,7 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 			const char *k;
 			json_t *v;
 
-			json_object_foreach((json_t *)redis, k, v)
-			{
+			json_object_foreach ((json_t *)redis, k, v) {
 				if (strcmp(k, "url") && strcmp(k, "password"))
 					return occo_yaml_err(
 						err, occo_ydoc_key_mark(cfg->doc, redis, k),
@@ -311,8 +310,7 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 			return occo_yaml_err(err,
 					     occo_ydoc_child_mark(cfg->doc, root, "templates", 0),
 					     OCCO_EINVAL, "'templates' must be a mapping");
-		json_object_foreach((json_t *)t, k, v)
-		{
+		json_object_foreach ((json_t *)t, k, v) {
 			if (strcmp(k, "allow_cmd"))
 				return occo_yaml_err(err, occo_ydoc_key_mark(cfg->doc, t, k),
 						     OCCO_EINVAL,
@@ -414,9 +412,11 @@ static void register_secrets(const json_t *node)
 	if (json_is_string(node)) {
 		occo_log_secret_add(json_string_value(node));
 	} else if (json_is_object(node)) {
-		json_object_foreach((json_t *)node, k, v) register_secrets(v);
+		json_object_foreach ((json_t *)node, k, v)
+			register_secrets(v);
 	} else if (json_is_array(node)) {
-		json_array_foreach(node, i, v) register_secrets(v);
+		json_array_foreach (node, i, v)
+			register_secrets(v);
 	}
 }
 
@@ -434,8 +434,7 @@ static int check_auth(struct occo_config *cfg, struct occo_err *err)
 		return occo_yaml_err(err, occo_ydoc_mark(cfg->auth, root), OCCO_EINVAL,
 				     "auth data must be a mapping of sections ('resource', "
 				     "'config_management')");
-	json_object_foreach((json_t *)root, sec, list)
-	{
+	json_object_foreach ((json_t *)root, sec, list) {
 		if (strcmp(sec, "resource") && strcmp(sec, "config_management"))
 			return occo_yaml_err(
 				err, occo_ydoc_key_mark(cfg->auth, root, sec), OCCO_EINVAL,
@@ -448,8 +447,7 @@ static int check_auth(struct occo_config *cfg, struct occo_err *err)
 			return occo_yaml_err(err, occo_ydoc_child_mark(cfg->auth, root, sec, 0),
 					     OCCO_EINVAL, "section '%s' must be a list of entries",
 					     sec);
-		json_array_foreach(list, i, entry)
-		{
+		json_array_foreach (list, i, entry) {
 			const json_t *ad = json_object_get(entry, "auth_data");
 
 			if (!json_is_object(entry))
@@ -540,12 +538,10 @@ int occo_config_auth_select(const struct occo_config *cfg, const char *section,
 	list = json_object_get(occo_ydoc_root(cfg->auth), section);
 	if (!json_is_array(list))
 		return 0;
-	json_array_foreach(list, i, entry)
-	{
+	json_array_foreach (list, i, entry) {
 		int match = 1;
 
-		json_object_foreach((json_t *)entry, k, v)
-		{
+		json_object_foreach ((json_t *)entry, k, v) {
 			if (!strcmp(k, "auth_data"))
 				continue;
 			if (!json_equal(json_object_get(subject, k), v)) {

@@ -248,7 +248,8 @@ static int eval_args(struct rctx *r, const struct tnode *n, struct targs *a)
 			occo__tv_release(&v);
 			goto fail;
 		}
-		json_object_foreach(v.j, k, x) args_push(a, k, occo__tv_ref(x));
+		json_object_foreach (v.j, k, x)
+			args_push(a, k, occo__tv_ref(x));
 		occo__tv_release(&v);
 	}
 	return 0;

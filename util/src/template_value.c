@@ -262,10 +262,13 @@ int occo__json_has_undefined(const json_t *j, int depth)
 	if (depth > MAX_NESTING)
 		return 0;
 	if (json_is_array(j)) {
-		json_array_foreach(j, i, x) if (occo__json_has_undefined(x, depth + 1)) return 1;
+		json_array_foreach (j, i, x)
+			if (occo__json_has_undefined(x, depth + 1))
+				return 1;
 	} else if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k,
-				    x) if (occo__json_has_undefined(x, depth + 1)) return 1;
+		json_object_foreach ((json_t *)j, k, x)
+			if (occo__json_has_undefined(x, depth + 1))
+				return 1;
 	}
 	return 0;
 }
@@ -360,15 +363,13 @@ static size_t json_weight(const json_t *j, size_t cap, int depth)
 	if (depth > MAX_NESTING)
 		return w;
 	if (json_is_array(j)) {
-		json_array_foreach(j, i, x)
-		{
+		json_array_foreach (j, i, x) {
 			if (w >= cap)
 				break;
 			w += json_weight(x, cap - w, depth + 1);
 		}
 	} else if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k, x)
-		{
+		json_object_foreach ((json_t *)j, k, x) {
 			if (w >= cap)
 				break;
 			w += 1 + json_weight(x, cap - w, depth + 1);
@@ -739,8 +740,7 @@ static int write_json(struct tvctx *c, const json_t *j, struct occo_buf *b, int 
 	case JSON_OBJECT:
 		if (puts_(c, b, "{") < 0)
 			return -OCCO_ETOOBIG;
-		json_object_foreach((json_t *)j, k, v)
-		{
+		json_object_foreach ((json_t *)j, k, v) {
 			if (!first && puts_(c, b, ", ") < 0)
 				return -OCCO_ETOOBIG;
 			first = 0;
@@ -892,8 +892,7 @@ static int iter(struct tvctx *c, const struct tv *v, json_t **arr, int *tuples)
 		if (v->sub == VIEW_RANGE)
 			return range_materialise(c, v->j, arr);
 		a = json_array();
-		json_object_foreach(v->j, k, x)
-		{
+		json_object_foreach (v->j, k, x) {
 			if (v->sub == VIEW_KEYS) {
 				json_array_append_new(a, json_string_nocheck(k));
 			} else if (v->sub == VIEW_VALUES) {
@@ -922,7 +921,8 @@ static int iter(struct tvctx *c, const struct tv *v, json_t **arr, int *tuples)
 		return 0;
 	case JSON_OBJECT:
 		a = json_array();
-		json_object_foreach(v->j, k, x) json_array_append_new(a, json_string_nocheck(k));
+		json_object_foreach (v->j, k, x)
+			json_array_append_new(a, json_string_nocheck(k));
 		*arr = a;
 		return 0;
 	case JSON_STRING:
@@ -1046,8 +1046,7 @@ static int json_eq_depth(const json_t *a, const json_t *b, int depth)
 	case JSON_OBJECT:
 		if (json_object_size(a) != json_object_size(b))
 			return 0;
-		json_object_foreach((json_t *)a, k, x)
-		{
+		json_object_foreach ((json_t *)a, k, x) {
 			json_t *y = json_object_get(b, k);
 
 			if (!y || !json_eq_depth(x, y, depth + 1))
@@ -1679,7 +1678,8 @@ static int tojson_rec(struct tvctx *c, const json_t *j, int indent, int level, s
 			return puts_(c, b, "{}");
 		keys = occo_calloc(n, sizeof(*keys));
 		i = 0;
-		json_object_foreach((json_t *)j, k, v) keys[i++] = k;
+		json_object_foreach ((json_t *)j, k, v)
+			keys[i++] = k;
 		qsort(keys, n, sizeof(*keys), key_order);
 		rc = puts_(c, b, "{");
 		for (i = 0; i < n && rc == 0; i++) {

@@ -967,8 +967,7 @@ static int merge_add(struct yparse *p, struct yframe *f, json_t *v, const struct
 	int rc;
 
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-		{
+		json_array_foreach (v, i, e) {
 			if (json_is_object(e))
 				continue;
 			ce = child_get(p->ld->doc, v, NULL, i);
@@ -999,8 +998,7 @@ static int merge_one(struct yparse *p, const struct yframe *f, json_t *src)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(src, k, v)
-	{
+	json_object_foreach (src, k, v) {
 		if (json_object_get(f->node, k))
 			continue;
 		if (json_object_set(f->node, k, v))
@@ -1022,13 +1020,11 @@ static int merge_apply(struct yparse *p, const struct yframe *f)
 	size_t i, j;
 	int rc = 0;
 
-	json_array_foreach(f->merges, i, mv)
-	{
+	json_array_foreach (f->merges, i, mv) {
 		if (json_is_object(mv)) {
 			rc = merge_one(p, f, mv);
 		} else {
-			json_array_foreach(mv, j, src)
-			{
+			json_array_foreach (mv, j, src) {
 				rc = merge_one(p, f, src);
 				if (rc < 0)
 					break;

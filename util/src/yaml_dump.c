@@ -76,8 +76,7 @@ static int emit_value(yaml_emitter_t *em, const json_t *v, unsigned depth)
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		if (!emit(em, &ev))
 			return 0;
-		json_object_foreach((json_t *)v, k, x)
-		{
+		json_object_foreach ((json_t *)v, k, x) {
 			if (!emit_scalar(em, k, !needs_quotes(k)) || !emit_value(em, x, depth + 1))
 				return 0;
 		}
@@ -87,8 +86,7 @@ static int emit_value(yaml_emitter_t *em, const json_t *v, unsigned depth)
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 		if (!emit(em, &ev))
 			return 0;
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			if (!emit_value(em, x, depth + 1))
 				return 0;
 		}

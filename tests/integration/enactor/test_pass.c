@@ -259,7 +259,7 @@ static void test_enact_pass__build_partial_failure_keeps_the_rest(void **state)
 					   "failed: no luck"));
 	assert_int_equal(f->created, 3); /* A, D, B */
 	/* the failed instances were dropped; the others are kept */
-	json_object_foreach(f->fake.records, id, rec)
+	json_object_foreach (f->fake.records, id, rec)
 		assert_string_not_equal(json_string_value(json_object_get(rec, "name")), "C");
 	assert_int_equal(json_object_size(f->fake.records), 3);
 }

@@ -470,8 +470,7 @@ static void test_ib_scaling_requests__round_trip(void **state)
 
 	s = snapshot(f, "a1", &sg);
 	assert_non_null(s);
-	json_object_foreach(s->scaling, field, v)
-	{
+	json_object_foreach (s->scaling, field, v) {
 		if (strncmp(field, "node-create:worker:", 19) == 0) {
 			assert_true(occo_uuid_valid(field + 19));
 			assert_string_equal(json_string_value(v), "");
@@ -504,7 +503,7 @@ static void test_ib_scaling_requests__round_trip(void **state)
 	assert_int_equal(json_array_size(p.del), 3);
 	assert_int_equal(json_array_size(p.warnings), 1);
 	ib_batch_scaling_target(f->b, "a1", "worker", p.target, NULL, NULL, NULL);
-	json_array_foreach(p.del, i, v)
+	json_array_foreach (p.del, i, v)
 		ib_batch_scaling_del(f->b, "a1", json_string_value(v), NULL, NULL, NULL);
 	ib_scaling_plan_release(&p);
 	ib_snapshot_free(s);
@@ -520,7 +519,8 @@ static void test_ib_scaling_requests__round_trip(void **state)
 	assert_int_equal(p.target, 4); /* the named destroy: its address became n2 */
 	assert_int_equal(json_array_size(p.drop), 0);
 	assert_int_equal(json_object_size(p.put), 1);
-	json_object_foreach(p.put, field, v) assert_string_equal(json_string_value(v), "n2");
+	json_object_foreach (p.put, field, v)
+		assert_string_equal(json_string_value(v), "n2");
 	ib_scaling_plan_release(&p);
 	ib_snapshot_free(s);
 	json_decref(addr);

@@ -76,7 +76,8 @@ static int h_getipall(void *ud, const json_t *args, const json_t *kwargs, json_t
 	if (!list)
 		return -err->code;
 	*res = json_array();
-	json_array_foreach(list, i, n) json_array_append(*res, json_object_get(n, "ip"));
+	json_array_foreach (list, i, n)
+		json_array_append(*res, json_object_get(n, "ip"));
 	return 0;
 }
 
@@ -129,15 +130,13 @@ static int joined(const json_t *args, const json_t *kwargs, const char *sep, con
 	int first = 1;
 
 	occo_buf_init(&b, 1u << 20);
-	json_array_foreach(args, i, v)
-	{
+	json_array_foreach (args, i, v) {
 		if (i)
 			occo_buf_appends(&b, sep, err);
 		occo_tmpl_pystr(v, &b, err);
 	}
 	occo_buf_appends(&b, kwsep, err);
-	json_object_foreach((json_t *)kwargs, k, v)
-	{
+	json_object_foreach ((json_t *)kwargs, k, v) {
 		if (!first)
 			occo_buf_appends(&b, kwlist, err);
 		first = 0;
@@ -271,8 +270,7 @@ static void test_template__matches_jinja2(void **state)
 	json_t *cases = run_oracle(), *c;
 	size_t i, bad = 0, corpus = 0, tutorials = 0, errors = 0;
 
-	json_array_foreach(cases, i, c)
-	{
+	json_array_foreach (cases, i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
 
 		if (!strncmp(name, "corpus:", 7))

@@ -38,9 +38,9 @@ static json_t *node_named(json_t *desc, const char *name)
 	json_t *n;
 	size_t i;
 
-	json_array_foreach(
-		json_object_get(desc, "nodes"), i,
-		n) if (!strcmp(json_string_value(json_object_get(n, "name")), name)) return n;
+	json_array_foreach (json_object_get(desc, "nodes"), i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "name")), name))
+			return n;
 	return NULL;
 }
 
@@ -57,8 +57,7 @@ static void test_comp_infra_compile__occopus_level_fixtures(void **state)
 		skip();
 	path = occo_test_shared_path("occopus-fixtures/compiler/test-config.yaml");
 	assert_int_equal(occo_yaml_load_file(path, NULL, &fx, &err), 0);
-	json_array_foreach(json_object_get(occo_ydoc_root(fx), "infrastructures"), i, infra)
-	{
+	json_array_foreach (json_object_get(occo_ydoc_root(fx), "infrastructures"), i, infra) {
 		json_t *in = json_object(), *nodes = json_array(), *deps = json_array();
 		json_t *n, *dep, *desc, *levels, *expected;
 		size_t j, k;
@@ -67,8 +66,7 @@ static void test_comp_infra_compile__occopus_level_fixtures(void **state)
 		json_object_set_new(in, "infra_name",
 				    json_string(json_string_value(json_object_get(infra, "name"))));
 		json_object_set_new(in, "user_id", json_string("tester"));
-		json_array_foreach(json_object_get(infra, "nodes"), j, n)
-		{
+		json_array_foreach (json_object_get(infra, "nodes"), j, n) {
 			json_t *copy = json_pack("{s:O,s:s}", "name", json_object_get(n, "name"),
 						 "type", "t");
 
@@ -76,8 +74,7 @@ static void test_comp_infra_compile__occopus_level_fixtures(void **state)
 				json_object_set(copy, "scaling", json_object_get(n, "scaling"));
 			json_array_append_new(nodes, copy);
 		}
-		json_array_foreach(json_object_get(infra, "dependencies"), j, dep)
-		{
+		json_array_foreach (json_object_get(infra, "dependencies"), j, dep) {
 			/* aliases become names; the connection form keeps its mappings */
 			json_t *pair =
 				json_is_array(dep) ? dep : json_object_get(dep, "connection");

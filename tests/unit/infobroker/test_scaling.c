@@ -166,8 +166,7 @@ static void run_case(const struct scase *c)
 	size_t i, n = json_array_size(inst);
 
 	assert_true(n <= 16);
-	json_array_foreach(inst, i, row)
-	{
+	json_array_foreach (inst, i, row) {
 		in[i].node_id = json_string_value(json_array_get(row, 0));
 		in[i].addresses = json_array_get(row, 1);
 		in[i].created_at = (uint64_t)json_integer_value(json_array_get(row, 2));

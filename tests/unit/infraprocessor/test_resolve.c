@@ -49,9 +49,9 @@ static const json_t *node_named(const json_t *desc, const char *name)
 	const json_t *n;
 	size_t i;
 
-	json_array_foreach(
-		json_object_get(desc, "nodes"), i,
-		n) if (!strcmp(json_string_value(json_object_get(n, "name")), name)) return n;
+	json_array_foreach (json_object_get(desc, "nodes"), i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "name")), name))
+			return n;
 	return NULL;
 }
 
