@@ -230,6 +230,34 @@ static void on_written(const struct occo_err *err, void *ud)
 	job_unref(job);
 }
 
+/* The create call answers, create_latency_ms after the instance appeared. */
+static void on_create_done(uv_timer_t *t)
+{
+	struct job *job = t->data;
+
+	job_close_timer(job);
+	job_complete(job, NULL, 0);
+}
+
+/* The instance is in the cloud; the call itself takes create_latency_ms more. */
+static void on_registered(const struct occo_err *err, void *ud)
+{
+	struct job *job = ud;
+
+	if (err) {
+		job_close_timer(job);
+		job_complete(job, err, RH_F_TRANSIENT);
+	} else if (job->timer_on && job->req) {
+		uv_timer_start(&job->timer, on_create_done, job->cfg.create_latency, 0);
+	}
+	job_unref(job);
+}
+
+/*
+ * As a real cloud does, the instance exists (pending) from the start of the call, and the call
+ * answers later: an orchestrator killed in between finds an instance it never heard of, which
+ * it must find again by its token.
+ */
 static void on_create_timer(uv_timer_t *t)
 {
 	struct job *job = t->data;
@@ -242,9 +270,9 @@ static void on_create_timer(uv_timer_t *t)
 	json_t *rec;
 	int rc;
 
-	job_close_timer(job);
 	if (unit(hash(job->cfg.seed, n->token, "create-error", rh_req_attempt(req))) <
 	    job->cfg.create_error_rate) {
+		job_close_timer(job);
 		occo_err_set(&e, OCCO_EREMOTE, "simulated create error");
 		job_complete(job, &e, RH_F_TRANSIENT);
 		return;
@@ -255,12 +283,13 @@ static void on_create_timer(uv_timer_t *t)
 		 1 + (unsigned)(ha >> 32) % 254);
 	rec = json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:b, s:s, s:s}", "token", n->token, "node_id",
 			n->node_id, "name", n->name, "created_ms", (json_int_t)now, "ready_ms",
-			(json_int_t)(now + job->cfg.ready_after), "fails",
+			(json_int_t)(now + job->cfg.create_latency + job->cfg.ready_after), "fails",
 			unit(hash(job->cfg.seed, n->token, "fail", 0)) < job->cfg.fail_rate,
 			"address", addr, "private_address", priv);
-	rc = ib_batch_node_put(d->b, n->infra_id, job->id, rec, on_written, job, &e);
+	rc = ib_batch_node_put(d->b, n->infra_id, job->id, rec, on_registered, job, &e);
 	json_decref(rec);
 	if (rc < 0) {
+		job_close_timer(job);
 		job_complete(job, &e, 0);
 		return;
 	}
@@ -278,7 +307,7 @@ static int dummy_create(struct rh_req *req, struct occo_err *err)
 	if (!n->token || !*n->token)
 		return occo_err_set(err, OCCO_EINVAL, "no idempotency token");
 	job = job_new(req, J_CREATE, occo_asprintf("dummy-%s", n->token));
-	job_arm(req, job, job->cfg.create_latency, on_create_timer);
+	job_arm(req, job, 0, on_create_timer);
 	return 0;
 }
 

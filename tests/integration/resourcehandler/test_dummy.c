@@ -451,7 +451,9 @@ static void test_create__deadline(void **state)
 	assert_int_equal(st.failures, 1);
 	run_for(f, 30);
 	assert_int_equal(r.calls, 1);
-	assert_int_equal(hlen(f), 0);
+	/* as with a real cloud, the instance exists although the call timed out: the next pass
+	   finds it by its token */
+	assert_int_equal(hlen(f), 1);
 	json_decref(res);
 }
 
