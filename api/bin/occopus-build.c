@@ -288,20 +288,12 @@ int main(int argc, char **argv)
 	}
 	b.json = json;
 	b.desc = desc;
-	rc = api_app_init(&b.app, PROG, &args, &err);
-	if (rc == 0)
-		rc = api_app_connect(&b.app, &err);
+	rc = api_app_open(&b.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = api_engine_open(&b.app, &b.e, &err);
 	if (rc == 0)
 		rc = ib_infra_exists(b.app.redis, b.app.cfg.ns, infra_id_of(&b), existed, &b, &err);
-	if (rc < 0) {
-		api_app_report(&b.app, &err);
-		b.app.rc = API_EXIT_FAILED;
-	} else {
-		api_app_run(&b.app);
-	}
-	rc = b.app.rc;
+	rc = api_app_main_loop(&b.app, rc, &err);
 	api_engine_close(&b.e);
 	api_app_release(&b.app);
 	json_decref(b.desc);

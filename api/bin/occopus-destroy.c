@@ -103,20 +103,12 @@ int main(int argc, char **argv)
 		return api_cli_usage_error(PROG, usage, "unrecognized arguments: %s", argv[optind]);
 	if (!d.id)
 		return api_cli_usage_error(PROG, usage, "the following arguments are required: -i");
-	rc = api_app_init(&d.app, PROG, &args, &err);
-	if (rc == 0)
-		rc = api_app_connect(&d.app, &err);
+	rc = api_app_open(&d.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = api_engine_open(&d.app, &d.e, &err);
 	if (rc == 0)
 		rc = api_infra_load(&d.e, d.id, loaded, &d, &err);
-	if (rc < 0) {
-		api_app_report(&d.app, &err);
-		d.app.rc = API_EXIT_FAILED;
-	} else {
-		api_app_run(&d.app);
-	}
-	rc = d.app.rc;
+	rc = api_app_main_loop(&d.app, rc, &err);
 	api_infra_close(d.inf);
 	api_engine_close(&d.e);
 	api_app_release(&d.app);

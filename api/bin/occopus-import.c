@@ -97,18 +97,10 @@ int main(int argc, char **argv)
 		json_decref(defs);
 		return API_EXIT_OK;
 	}
-	rc = api_app_init(&im.app, PROG, &args, &err);
-	if (rc == 0)
-		rc = api_app_connect(&im.app, &err);
+	rc = api_app_open(&im.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = ib_nodedefs_put(im.app.redis, im.app.cfg.ns, defs, stored, &im, &err);
-	if (rc < 0) {
-		api_app_report(&im.app, &err);
-		im.app.rc = API_EXIT_FAILED;
-	} else {
-		api_app_run(&im.app);
-	}
-	rc = im.app.rc;
+	rc = api_app_main_loop(&im.app, rc, &err);
 	api_app_release(&im.app);
 	free(im.names);
 	json_decref(defs);

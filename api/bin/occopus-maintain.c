@@ -407,9 +407,7 @@ int main(int argc, char **argv)
 	if (m.id && m.list)
 		m.list = 0; /* as Occopus: -l with -i is ignored */
 
-	rc = api_app_init(&m.app, PROG, &args, &err);
-	if (rc == 0)
-		rc = api_app_connect(&m.app, &err);
+	rc = api_app_open(&m.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = api_engine_open(&m.app, &m.e, &err);
 	if (rc == 0)

@@ -178,18 +178,10 @@ int main(int argc, char **argv)
 		return api_cli_usage_error(PROG, usage,
 					   "too few arguments: at least -c, -s or -f must be "
 					   "specified");
-	rc = api_app_init(&s.app, PROG, &args, &err);
-	if (rc == 0)
-		rc = api_app_connect(&s.app, &err);
+	rc = api_app_open(&s.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = ib_snapshot_load(s.app.redis, s.app.cfg.ns, s.id, snapshot, &s, &err);
-	if (rc < 0) {
-		api_app_report(&s.app, &err);
-		s.app.rc = API_EXIT_FAILED;
-	} else {
-		api_app_run(&s.app);
-	}
-	rc = s.app.rc;
+	rc = api_app_main_loop(&s.app, rc, &err);
 	api_app_release(&s.app);
 	return rc;
 }

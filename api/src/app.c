@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "occo/api/app.h"
+#include "occo/api/cli.h"
 #include "occo/util/alloc.h"
 #include "occo/util/log.h"
 
@@ -92,6 +93,23 @@ int api_app_connect(struct api_app *app, struct occo_err *err)
 		return occo_err_prefix(err, "cannot reach the state store (configured by %s)",
 				       rc_cfg->source);
 	return 0;
+}
+
+int api_app_open(struct api_app *app, const char *prog, const struct occo_config_args *args,
+		 struct occo_err *err)
+{
+	int rc = api_app_init(app, prog, args, err);
+
+	return rc < 0 ? rc : api_app_connect(app, err);
+}
+
+int api_app_main_loop(struct api_app *app, int rc, const struct occo_err *err)
+{
+	if (rc < 0) {
+		api_app_report(app, err);
+		return API_EXIT_FAILED;
+	}
+	return api_app_run(app);
 }
 
 int api_app_run(struct api_app *app)

@@ -75,6 +75,17 @@ void comp_check_error(struct comp_check *c, const json_t *parent, const char *ke
 	free(msg);
 }
 
+void comp_check_subkeys(struct comp_check *c, const json_t *section, const char *sub,
+			const char *const *keys, size_t n)
+{
+	const json_t *m = json_object_get(section, sub);
+	size_t i;
+
+	for (i = 0; json_is_object(m) && i < n; i++)
+		if (!json_object_get(m, keys[i]))
+			comp_check_error(c, section, sub, "missing key '%s' in %s", keys[i], sub);
+}
+
 static const struct comp_key *find_key(const struct comp_key *keys, const char *name)
 {
 	for (; keys->name; keys++)

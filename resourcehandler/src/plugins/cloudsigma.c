@@ -15,13 +15,8 @@ static const struct comp_key keys[] = {
 static void check(struct comp_check *c, const json_t *sec)
 {
 	static const char *const need[] = { "cpu", "mem", "vnc_password" };
-	const json_t *d = json_object_get(sec, "description");
-	size_t i;
 
-	for (i = 0; json_is_object(d) && i < sizeof(need) / sizeof(need[0]); i++)
-		if (!json_object_get(d, need[i]))
-			comp_check_error(c, sec, "description", "missing key '%s' in description",
-					 need[i]);
+	comp_check_subkeys(c, sec, "description", need, sizeof(need) / sizeof(need[0]));
 }
 
 static const struct comp_schema schema = { "resource", "cloudsigma", keys, check };

@@ -38,6 +38,16 @@ int api_app_init(struct api_app *app, const char *prog, const struct occo_config
  */
 int api_app_connect(struct api_app *app, struct occo_err *err);
 
+/* api_app_init, then api_app_connect: what a program that needs the store starts with. */
+int api_app_open(struct api_app *app, const char *prog, const struct occo_config_args *args,
+		 struct occo_err *err);
+
+/*
+ * The end of a program's start-up: when rc < 0 (the start failed), report err and return the
+ * failure's exit code; else run the loop until api_app_done and return its code.
+ */
+int api_app_main_loop(struct api_app *app, int rc, const struct occo_err *err);
+
 /* Run the loop until api_app_done is called; returns the code given to it. */
 int api_app_run(struct api_app *app);
 void api_app_done(struct api_app *app, int rc);

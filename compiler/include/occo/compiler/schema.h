@@ -66,6 +66,13 @@ struct comp_check {
 void comp_check_error(struct comp_check *c, const json_t *parent, const char *key, const char *fmt,
 		      ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * Report every key of `keys` (n of them) missing from the mapping section[sub], when that is a
+ * mapping ("missing key 'cpu' in description").
+ */
+void comp_check_subkeys(struct comp_check *c, const json_t *section, const char *sub,
+			const char *const *keys, size_t n);
+
 /* Check one section against its table: missing, unknown and mistyped keys, then .check. */
 void comp_schema_check(const struct comp_schema *s, const json_t *section, struct comp_check *c);
 
