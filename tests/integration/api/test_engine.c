@@ -255,17 +255,14 @@ static void test_engine__maintain_replaces_and_scales(void **state)
 	free(id);
 }
 
-static void test_engine__two_maintainers(void **state)
+/* Start `occopus-maintain -i id -c -t 0.05` in the background; returns its pid. */
+static pid_t start_cyclic(struct fx *f, const char *id)
 {
-	struct fx *f = *state;
-	char *id = build(f), *out, *err;
 	char *path = occo_test_program("api/occopus-maintain");
-	pid_t pid;
-	int status, rc = 0, i;
+	pid_t pid = fork();
 
-	pid = fork();
 	if (pid == 0) {
-		char *argv[] = { path, "-i", id, "-c", "-t", "0.05", NULL };
+		char *argv[] = { path, "-i", (char *)id, "-c", "-t", "0.05", NULL };
 		int fd = open("/dev/null", O_WRONLY);
 
 		dup2(fd, 1);
@@ -278,6 +275,37 @@ static void test_engine__two_maintainers(void **state)
 		execv(path, argv);
 		_exit(127);
 	}
+	free(path);
+	return pid;
+}
+
+/* Wait until the dummy cloud holds `want` instances, none of them failed. */
+static int wait_healthy(struct fx *f, const char *id, long long want)
+{
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		redisReply *r = redisCommand(f->rc, "HVALS occo:dummycloud:{%s}:nodes", id);
+		int failed = 0;
+		size_t k;
+
+		for (k = 0; r && k < r->elements; k++)
+			failed += strstr(r->element[k]->str, "\"failed\"") != NULL;
+		freeReplyObject(r);
+		if (!failed && cloud_count(f, id) == want)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+static void test_engine__two_maintainers(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *out, *err;
+	pid_t pid = start_cyclic(f, id);
+	int status, i;
+
 	/* wait until the cyclic maintainer holds the lease */
 	for (i = 0; i < 200; i++) {
 		redisReply *r = redisCommand(f->rc, "GET occo:{%s}:lease", id);
@@ -288,31 +316,13 @@ static void test_engine__two_maintainers(void **state)
 			break;
 		usleep(20000);
 	}
-	rc = run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL);
-	assert_int_equal(rc, 1);
+	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 1);
 	assert_non_null(strstr(err, "is maintained by"));
 	free(out);
 	free(err);
 	/* the cyclic maintainer repairs a failure; SIGTERM lets it finish and release */
 	break_one(f, id);
-	for (i = 0; i < 200 && cloud_count(f, id) != 4; i++)
-		usleep(20000);
-	{
-		/* replaced: 4 instances again and none failed */
-		for (i = 0; i < 200; i++) {
-			redisReply *r = redisCommand(f->rc, "HVALS occo:dummycloud:{%s}:nodes", id);
-			int failed = 0;
-			size_t k;
-
-			for (k = 0; r && k < r->elements; k++)
-				failed += strstr(r->element[k]->str, "\"failed\"") != NULL;
-			freeReplyObject(r);
-			if (!failed && cloud_count(f, id) == 4)
-				break;
-			usleep(20000);
-		}
-		assert_true(i < 200);
-	}
+	assert_true(wait_healthy(f, id, 4));
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status));
@@ -323,7 +333,32 @@ static void test_engine__two_maintainers(void **state)
 		assert_int_equal(r->integer, 0); /* released */
 		freeReplyObject(r);
 	}
-	free(path);
+	free(id);
+}
+
+static void test_engine__maintain_rides_out_a_redis_restart(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f);
+	pid_t pid = start_cyclic(f, id);
+	int status;
+
+	usleep(200000);
+	/* Redis goes away for a while (the data is kept: SAVE writes it for the restart) */
+	freeReplyObject(redisCommand(f->rc, "SAVE"));
+	occo_test_redis_kill(&f->redis);
+	usleep(300000);
+	assert_int_equal(occo_test_redis_start(&f->redis), 0);
+	redisFree(f->rc);
+	f->rc = redisConnectUnix(f->redis.sock);
+	/* the maintainer is still there, and still repairs */
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+	break_one(f, id);
+	assert_true(wait_healthy(f, id, 4));
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 	free(id);
 }
 
@@ -367,6 +402,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine__two_maintainers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine__partial_failure_and_rollback, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_engine__maintain_rides_out_a_redis_restart,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
