@@ -9,6 +9,7 @@
 #include "occo/infobroker/batch.h"
 #include "occo/infobroker/infra.h"
 #include "occo/infobroker/store.h"
+#include "occo/configmanager/cm.h"
 #include "occo/resourcehandler/rh.h"
 #include "occo/util/alloc.h"
 #include "occo/util/http.h"
@@ -92,6 +93,16 @@ static char *cloud_endpoint(void *impl, const json_t *resource)
 	return rh_endpoint_key(resource);
 }
 
+/* ---- the config managers as the infraprocessor's ---- */
+
+static int cms_state(void *impl, const struct iproc_node *node, const json_t *section,
+		     iproc_cm_fn cb, void *ud, struct occo_err *err)
+{
+	struct cm_node n = { node->infra_id, node->node_id, node->name, section };
+
+	return cm_node_state(impl, &n, cb, ud, err);
+}
+
 /* ---- the infraprocessor as the enactor's ops ---- */
 
 static int ops_refresh(void *impl, enact_done_fn cb, void *ud, struct occo_err *err)
@@ -140,15 +151,33 @@ int api_engine_open(struct api_app *app, struct api_engine *e, struct occo_err *
 		return rc;
 	e->cloud =
 		(struct iproc_cloud){ e->rh, cloud_create, cloud_drop, cloud_list, cloud_endpoint };
+	if ((rc = cm_new(&app->loop, &e->cm, err)) < 0)
+		return rc;
+	e->cms = (struct iproc_cm){ e->cm, cms_state };
 	return 0;
 }
 
 void api_engine_close(struct api_engine *e)
 {
+	redisReply *reply = NULL;
+	struct occo_err err;
+
 	if (e->rh)
-		rh_free(e->rh);
+		rh_free(e->rh); /* the plugins flush what they hold (the dummy cloud's writes) */
+	if (e->cm)
+		cm_free(e->cm);
 	if (e->batch)
-		ib_batch_close(e->batch, NULL, NULL);
+		ib_batch_close(e->batch, NULL, NULL); /* issues what is queued */
+	/*
+	 * Nothing written may be lost when the program ends: replies come back in order, so once
+	 * a PING sent now has its answer, every write issued before it has been applied.
+	 */
+	if (e->app && e->app->redis) {
+		if (occo_redis_command_wait(e->app->redis, &reply, &err, "PING") < 0)
+			api_app_report(e->app, &err);
+		if (reply)
+			freeReplyObject(reply);
+	}
 	if (e->http)
 		occo_http_close(e->http, NULL, NULL);
 	memset(e, 0, sizeof(*e));
@@ -189,6 +218,7 @@ static void load_finish(struct load *l)
 			occo_err_copy(&l->err, &err);
 		} else {
 			inf->desc = desc;
+			iproc_infra_set_cm(inf->in, &l->e->cms);
 			inf->ops = (struct enact_ops){ inf->in, ops_refresh, ops_create, ops_drop,
 						       ops_records };
 		}

@@ -186,6 +186,19 @@ static void test_engine__build_report_destroy(void **state)
 
 	assert_int_equal(cloud_count(f, id), 4); /* kv, 2 workers, front */
 	assert_int_equal(record_count(f, id), 4);
+	/* what the build wrote last is in Redis once it has exited: every record ready, and the
+	   events of the whole build (infrastart, 4 x nodecreating/nodecreated, infraready) */
+	{
+		redisReply *r = redisCommand(f->rc, "HVALS occo:{%s}:nodes", id);
+		size_t k;
+
+		for (k = 0; k < r->elements; k++)
+			assert_non_null(strstr(r->element[k]->str, "\"state\":\"ready\""));
+		freeReplyObject(r);
+		r = redisCommand(f->rc, "XLEN occo:{%s}:events", id);
+		assert_int_equal(r->integer, 10);
+		freeReplyObject(r);
+	}
 	/* the report, as JSON, with every instance ready and addressed */
 	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, "-r", "--json", NULL, NULL), 0);
 	rep = json_loads(out, 0, NULL);
