@@ -4,10 +4,10 @@
 #ifndef OCCO_CM_INT_H
 #define OCCO_CM_INT_H
 
-#include "occo/compiler/schema.h"
+#include "occo/configmanager/cm.h"
 
-extern const struct comp_schema cm__dummy_schema;
-extern const struct comp_schema cm__chef_schema;
-extern const struct comp_schema cm__puppet_solo_schema;
+extern const struct cm_ops cm__dummy_ops;
+extern const struct cm_ops cm__chef_ops;
+extern const struct cm_ops cm__puppet_solo_ops;
 
 #endif

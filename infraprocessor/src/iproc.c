@@ -46,6 +46,7 @@ struct op {
 struct iproc_infra {
 	uv_loop_t *loop;
 	const struct iproc_cloud *cloud;
+	const struct iproc_cm *cm; /* may be NULL */
 	struct ib_batch *batch;
 	const struct occo_config *cfg;
 	struct iproc_opts o;
@@ -321,6 +322,11 @@ void iproc_infra_close(struct iproc_infra *in)
 	in_unref(in);
 }
 
+void iproc_infra_set_cm(struct iproc_infra *in, const struct iproc_cm *cm)
+{
+	in->cm = cm;
+}
+
 const json_t *iproc_infra_records(const struct iproc_infra *in)
 {
 	return in->records;
@@ -358,6 +364,66 @@ struct poll_list {
 	char *endpoint;
 };
 
+/* The instance is ready: done. */
+static void mark_ready(struct op *op)
+{
+	json_t *rec = record_of(op->in, op->node_id);
+
+	set_state(rec, "ready");
+	json_object_set_new(rec, "ready_at", json_integer((json_int_t)occo_clock_wall_ms()));
+	store(op->in, op->node_id, "nodecreated", NULL, NULL);
+	op_finish(op, NULL);
+}
+
+static void configured(const char *state, const struct occo_err *err, void *ud)
+{
+	struct op *op = ud;
+	struct iproc_infra *in = op->in;
+	struct occo_err e;
+
+	if (op->done || in->closed) {
+		op_unref(op);
+		return;
+	}
+	if (err) {
+		occo_err_copy(&e, err);
+		occo_err_prefix(&e, "node '%s': config manager", op->name);
+		set_state(record_of(in, op->node_id), "failed");
+		store(in, op->node_id, "nodefailed", NULL, NULL);
+		op_finish(op, &e);
+	} else if (!strcmp(state, "ready")) {
+		mark_ready(op);
+	} else {
+		op->waiting = 1; /* not configured yet: look again at the next poll */
+		schedule_poll(in, in->o.poll_ms);
+	}
+	op_unref(op);
+}
+
+/* The cloud says the instance runs: ready once the config manager agrees. */
+static void running(struct op *op)
+{
+	struct iproc_infra *in = op->in;
+	struct iproc_node node;
+	struct occo_err err;
+
+	if (!in->cm) {
+		mark_ready(op);
+		return;
+	}
+	op->waiting = 0;
+	node_of(in, op->node_id, record_of(in, op->node_id), &node, &err);
+	op->refs++;
+	if (in->cm->state(in->cm->impl, &node, op->res.config_management, configured, op, &err) <
+	    0) {
+		op->refs--;
+		occo_err_prefix(&err, "node '%s': config manager", op->name);
+		set_state(record_of(in, op->node_id), "failed");
+		store(in, op->node_id, "nodefailed", NULL, NULL);
+		op_finish(op, &err);
+	}
+}
+
 /* Apply what a list said to the waiting creates of its endpoint. */
 static void apply_poll(struct iproc_infra *in, const char *endpoint, const struct iproc_seen *v,
 		       size_t n)
@@ -377,17 +443,13 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		rec = record_of(in, op->node_id);
 		found = lookup(idx, v, op->token);
 		if (found && !strcmp(found->state, "ready")) {
-			set_state(rec, "ready");
 			json_object_set(rec, "addresses", (json_t *)found->addresses);
 			if (found->private_address)
 				json_object_set_new(rec, "private_address",
 						    json_string(found->private_address));
-			json_object_set_new(rec, "ready_at",
-					    json_integer((json_int_t)occo_clock_wall_ms()));
 			view_changed(in);
-			store(in, op->node_id, "nodecreated", NULL, NULL);
 			in->poll_delay = FIRST_POLL_MS;
-			op_finish(op, NULL);
+			running(op);
 		} else if (found &&
 			   (!strcmp(found->state, "failed") || !strcmp(found->state, "shutdown"))) {
 			set_state(rec, found->state);

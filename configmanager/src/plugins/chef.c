@@ -11,4 +11,7 @@ static const struct comp_key keys[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct comp_schema cm__chef_schema = { "config_management", "chef", keys, NULL };
+static const struct comp_schema schema = { "config_management", "chef", keys, NULL };
+
+/* No operations yet: cm_node_state() says the plugin is not available. */
+const struct cm_ops cm__chef_ops = { "chef", &schema, NULL };

@@ -12,5 +12,7 @@ static const struct comp_key keys[] = {
 	{ NULL, 0, 0, 0 },
 };
 
-const struct comp_schema cm__puppet_solo_schema = { "config_management", "puppet_solo", keys,
-						    NULL };
+static const struct comp_schema schema = { "config_management", "puppet_solo", keys, NULL };
+
+/* No operations yet: cm_node_state() says the plugin is not available. */
+const struct cm_ops cm__puppet_solo_ops = { "puppet_solo", &schema, NULL };

@@ -13,6 +13,7 @@
 #include "occo/infraprocessor/iproc.h"
 
 struct rh;
+struct cm;
 struct ib_batch;
 struct occo_http;
 
@@ -20,8 +21,10 @@ struct api_engine {
 	struct api_app *app;
 	struct occo_http *http;
 	struct rh *rh;
+	struct cm *cm;
 	struct ib_batch *batch;
 	struct iproc_cloud cloud; /* the resource handlers, as the infraprocessor sees them */
+	struct iproc_cm cms; /* the config managers, as the infraprocessor sees them */
 	struct iproc_opts iopts;
 };
 

@@ -83,6 +83,16 @@ struct iproc_cloud {
 	char *(*endpoint_key)(void *impl, const json_t *resource);
 };
 
+/* The config managers, as the infraprocessor needs them (the program wires them in). */
+typedef void (*iproc_cm_fn)(const char *state, const struct occo_err *err, void *ud);
+
+struct iproc_cm {
+	void *impl;
+	/* the configuration state of a running instance: "ready", "pending", "unknown" */
+	int (*state)(void *impl, const struct iproc_node *node, const json_t *section,
+		     iproc_cm_fn cb, void *ud, struct occo_err *err);
+};
+
 struct iproc_opts {
 	unsigned poll_ms; /* between two state polls of waiting instances (1000) */
 	unsigned create_timeout_ms; /* an instance not ready by then fails (600000) */
@@ -99,6 +109,12 @@ struct iproc_infra;
 int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib_batch *batch,
 		     const struct occo_config *cfg, const struct iproc_opts *opts, json_t *desc,
 		     json_t *records, json_t *defs, struct iproc_infra **out, struct occo_err *err);
+
+/*
+ * Ask `cm` (borrowed) whether an instance is configured once its cloud says it runs; without
+ * one, running is ready.
+ */
+void iproc_infra_set_cm(struct iproc_infra *in, const struct iproc_cm *cm);
 
 /* Cancel what is in flight (callbacks run with -OCCO_ECANCELED), then release. */
 void iproc_infra_close(struct iproc_infra *in);
