@@ -299,7 +299,16 @@ static void test_import__embedded_redis_by_default(void **state)
 	assert_non_null(pf);
 	assert_int_equal(fscanf(pf, "%d", &pid), 1);
 	fclose(pf);
+	/* stop it and wait until it is gone: removing its directory while it saves on shutdown
+	   would make Redis refuse to exit */
 	kill(pid, SIGTERM);
+	{
+		int i;
+
+		for (i = 0; i < 500 && access(pidfile, F_OK) == 0; i++)
+			usleep(10000);
+		assert_int_not_equal(access(pidfile, F_OK), 0);
+	}
 	free(pidfile);
 	free(sock);
 }
