@@ -727,6 +727,22 @@ static int make_keys(struct tvctx *c, json_t *arr, int tuples, const char *attr,
 	return 0;
 }
 
+/* make_keys() for every item of arr, into a new array; on failure arr is released too. */
+static int keys_of(struct tvctx *c, json_t *arr, int tuples, const char *attr, int ignore_case,
+		   int multi, struct sort_item **out)
+{
+	struct sort_item *keys = occo_calloc(json_array_size(arr) + 1, sizeof(*keys));
+	int rc = make_keys(c, arr, tuples, attr, ignore_case, multi, keys);
+
+	if (rc < 0) {
+		free(keys);
+		json_decref(arr);
+		return rc;
+	}
+	*out = keys;
+	return 0;
+}
+
 static void keys_release(struct sort_item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -896,13 +912,8 @@ static int f_dictsort(struct tvctx *c, struct tv *v, struct targs *a, struct tv 
 	if (rc < 0)
 		return rc;
 	n = json_array_size(arr);
-	keys = occo_calloc(n + 1, sizeof(*keys));
-	rc = make_keys(c, arr, 1, by, !truth_arg(arg[0], 0), 0, keys);
-	if (rc < 0) {
-		free(keys);
-		json_decref(arr);
+	if ((rc = keys_of(c, arr, 1, by, !truth_arg(arg[0], 0), 0, &keys)) < 0)
 		return rc;
-	}
 	return sorted_take(c, &st, keys, arr, n, 1, out);
 }
 
@@ -1642,13 +1653,8 @@ static int f_sort(struct tvctx *c, struct tv *v, struct targs *a, struct tv *out
 	if (rc < 0 || (rc = occo__tv_iter(c, v, &arr, &tuples)) < 0)
 		return rc;
 	n = json_array_size(arr);
-	keys = occo_calloc(n + 1, sizeof(*keys));
-	rc = make_keys(c, arr, tuples, attr, !truth_arg(arg[1], 0), 1, keys);
-	if (rc < 0) {
-		free(keys);
-		json_decref(arr);
+	if ((rc = keys_of(c, arr, tuples, attr, !truth_arg(arg[1], 0), 1, &keys)) < 0)
 		return rc;
-	}
 	return sorted_take(c, &st, keys, arr, n, tuples, out);
 }
 
@@ -1666,13 +1672,8 @@ static int f_unique(struct tvctx *c, struct tv *v, struct targs *a, struct tv *o
 	if (rc < 0 || (rc = occo__tv_iter(c, v, &arr, &tuples)) < 0)
 		return rc;
 	n = json_array_size(arr);
-	keys = occo_calloc(n + 1, sizeof(*keys));
-	rc = make_keys(c, arr, tuples, attr, !truth_arg(arg[0], 0), 0, keys);
-	if (rc < 0) {
-		free(keys);
-		json_decref(arr);
+	if ((rc = keys_of(c, arr, tuples, attr, !truth_arg(arg[0], 0), 0, &keys)) < 0)
 		return rc;
-	}
 	res = json_array();
 	for (size_t i = 0; i < n; i++) {
 		int seen = 0;
