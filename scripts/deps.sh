@@ -16,6 +16,15 @@ packages=(
 	redis-server redis-tools openssl curl procps time
 	# the Jinja2 oracle of the template tests and the local HTTP test server
 	python3 python3-jinja2
+	# copkg packages (zip) of the local back-end; the mysqldbs health check and its server
+	libarchive-dev libmariadb-dev mariadb-server
+	# network-namespace hosts of the health-check tests
+	iproute2 iputils-ping busybox-static
+	# Podman's Docker-compatible API, the docker resource handler's test cloud
+	podman runc conmon netavark aardvark-dns slirp4netns containernetworking-plugins
+	catatonit iptables uidmap
+	# the REST service's HTTP server and its load benchmark
+	libmicrohttpd-dev wrk
 )
 
 missing=()
