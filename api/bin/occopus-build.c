@@ -62,6 +62,7 @@ struct build {
 	int failed;
 	struct occo_err err;
 	json_t *failures;
+	json_t *rollback_error; /* --json: why --rollback could not finish */
 };
 
 static const char *infra_id_of(const struct build *b)
@@ -84,9 +85,12 @@ static void finish(struct build *b)
 			json_object_set_new(rep, "error", json_string(b->err.msg));
 		if (b->failures)
 			json_object_set(rep, "failures", b->failures);
-		json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(rep);
+		if (b->rollback)
+			json_object_set_new(rep, "rolled_back", json_boolean(torn_down));
+		if (b->rollback_error)
+			json_object_set_new(rep, "rollback_error", b->rollback_error);
+		b->rollback_error = NULL;
+		api_cli_json_print(rep);
 		json_decref(empty);
 	} else {
 		if (records && !torn_down)
@@ -115,9 +119,11 @@ static void rolled_back(const struct occo_err *err, void *ud)
 {
 	struct build *b = ud;
 
-	if (err)
+	if (err && b->json)
+		b->rollback_error = json_string(err->msg);
+	else if (err)
 		api_app_report(&b->app, err);
-	else
+	else if (!b->json)
 		fprintf(stderr, "%s: the partially built infrastructure has been torn down\n",
 			PROG);
 	finish(b);
@@ -265,11 +271,17 @@ int main(int argc, char **argv)
 	if ((rc = api_cli_one_positional(PROG, usage, "infra_def", argc, argv)) >= 0)
 		return rc;
 
+	api_cli_json_mode(json);
 	comp_diags_init(&diags);
 	rc = api_infra_compile_file(argv[optind], infra_id, &diags, &desc, &err);
-	comp_diags_print(&diags, stderr);
-	if (rc < 0 && !diags.nerrors)
-		fprintf(stderr, "%s: %s\n", PROG, err.msg);
+	if (json && (rc < 0 || diags.n)) {
+		if (rc < 0)
+			api_cli_json_failure(diags.nerrors ? NULL : &err, &diags);
+	} else {
+		comp_diags_print(&diags, stderr);
+		if (rc < 0 && !diags.nerrors)
+			fprintf(stderr, "%s: %s\n", PROG, err.msg);
+	}
 	comp_diags_release(&diags);
 	if (rc < 0)
 		return API_EXIT_FAILED;
@@ -277,12 +289,12 @@ int main(int argc, char **argv)
 		json_t *p = api_infra_plan(desc);
 
 		if (json) {
-			json_dumpf(p, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			fputc('\n', stdout);
+			json_object_set_new(p, "ok", json_true());
+			api_cli_json_print(p);
 		} else {
 			api_infra_plan_print(p, stdout);
+			json_decref(p);
 		}
-		json_decref(p);
 		json_decref(desc);
 		return API_EXIT_OK;
 	}

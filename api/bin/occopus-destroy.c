@@ -1,7 +1,7 @@
 /*
  * occopus-destroy - tear an infrastructure down (OCCOPUS.md 1.5).
  *
- *   occopus-destroy [--cfg CFG_PATH] [--auth_data_path PATH] -i INFRA_ID
+ *   occopus-destroy [--cfg CFG_PATH] [--auth_data_path PATH] [--json] -i INFRA_ID
  *
  * Every instance is dropped at once, then the infrastructure's keys are removed. Destroying an
  * infrastructure that does not exist (any more) is not an error: the command is idempotent.
@@ -20,7 +20,7 @@
 #define PROG "occopus-destroy"
 
 static const char usage[] = "usage: occopus-destroy [-h] [--version] [--cfg CFG_PATH] "
-			    "[--auth_data_path AUTH_DATA_PATH] -i INFRA_ID\n";
+			    "[--auth_data_path AUTH_DATA_PATH] [--json] -i INFRA_ID\n";
 
 static const char help[] =
 	"\n"
@@ -32,14 +32,23 @@ static const char help[] =
 	"  --cfg CFG_PATH        path of occopus_config.yaml\n"
 	"  --auth_data_path AUTH_DATA_PATH\n"
 	"                        path of auth_data.yaml\n"
-	"  -i INFRA_ID           the infrastructure to destroy\n";
+	"  -i INFRA_ID           the infrastructure to destroy\n"
+	"  --json                machine-readable output\n";
 
 struct destroy {
 	struct api_app app;
 	struct api_engine e;
 	struct api_infra *inf;
 	const char *id;
+	int json;
 };
+
+/* --json: {"ok": true, "infra_id": ..., "existed": ...} */
+static void done_json(struct destroy *d, int existed)
+{
+	api_cli_json_print(
+		json_pack("{s:b, s:s, s:b}", "ok", 1, "infra_id", d->id, "existed", existed));
+}
 
 static void destroyed(const struct occo_err *err, void *ud)
 {
@@ -49,7 +58,10 @@ static void destroyed(const struct occo_err *err, void *ud)
 		api_app_report(&d->app, err);
 		api_app_done(&d->app, API_EXIT_FAILED);
 	} else {
-		fprintf(stderr, "Finished dropping infrastructure %s\n", d->id);
+		if (d->json)
+			done_json(d, 1);
+		else
+			fprintf(stderr, "Finished dropping infrastructure %s\n", d->id);
 		api_app_done(&d->app, API_EXIT_OK);
 	}
 }
@@ -60,7 +72,11 @@ static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 	struct occo_err e;
 
 	if (err && err->code == OCCO_ENOENT) {
-		fprintf(stderr, "Unknown infrastructure: \"%s\" (nothing to destroy)\n", d->id);
+		if (d->json)
+			done_json(d, 0);
+		else
+			fprintf(stderr, "Unknown infrastructure: \"%s\" (nothing to destroy)\n",
+				d->id);
 		api_app_done(&d->app, API_EXIT_OK);
 		return;
 	}
@@ -69,7 +85,8 @@ static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 		return;
 	}
 	d->inf = inf;
-	fprintf(stderr, "Start dropping infrastructure %s\n", d->id);
+	if (!d->json)
+		fprintf(stderr, "Start dropping infrastructure %s\n", d->id);
 	if (api_infra_destroy(inf, destroyed, d, &e) < 0)
 		destroyed(&e, d);
 }
@@ -81,6 +98,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "cfg", required_argument, NULL, 'C' },
 		{ "auth_data_path", required_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct occo_config_args args = { .argv0 = argv[0] };
@@ -96,6 +114,8 @@ int main(int argc, char **argv)
 			args.cfg_path = optarg;
 		else if (c == 'A')
 			args.auth_data_path = optarg;
+		else if (c == 'J')
+			d.json = 1;
 		else if ((rc = api_cli_common_option(PROG, c, usage, help, argv)) >= 0)
 			return rc;
 	}
@@ -103,6 +123,7 @@ int main(int argc, char **argv)
 		return api_cli_usage_error(PROG, usage, "unrecognized arguments: %s", argv[optind]);
 	if (!d.id)
 		return api_cli_usage_error(PROG, usage, "the following arguments are required: -i");
+	api_cli_json_mode(d.json);
 	rc = api_app_open(&d.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = api_engine_open(&d.app, &d.e, &err);

@@ -117,16 +117,50 @@ static void on_signal(uv_signal_t *s, int signum)
 		finish(m);
 }
 
-static void after_pass(struct maintain *m, const struct occo_err *err)
+/*
+ * --json: one document per pass, {"ok", "infra_id", "pass", "created", "dropped", "failed",
+ * "error"?}; with -c one compact line per pass (JSON Lines).
+ */
+static void pass_json(struct maintain *m, const struct enact_result *res,
+		      const struct occo_err *err)
+{
+	char msg[OCCO_ERR_MSG_MAX];
+	json_t *doc = json_pack("{s:b, s:s, s:i, s:I, s:I, s:I}", "ok", !err, "infra_id", m->id,
+				"pass", m->passes, "created", (json_int_t)(res ? res->created : 0),
+				"dropped", (json_int_t)(res ? res->dropped : 0), "failed",
+				(json_int_t)(res ? res->failed : 0));
+
+	if (err) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		json_object_set_new(doc, "error", json_string(occo_log_redact(msg)));
+	}
+	if (res && res->failures && json_array_size(res->failures))
+		json_object_set(doc, "failures", res->failures);
+	if (m->cyclic) {
+		json_dumpf(doc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		fflush(stdout);
+		json_decref(doc);
+	} else {
+		api_cli_json_print(doc);
+	}
+}
+
+static void after_pass(struct maintain *m, const struct enact_result *res,
+		       const struct occo_err *err)
 {
 	m->busy = 0;
 	m->passes++;
+	if (m->json && !m->report)
+		pass_json(m, res, err);
+	else if (m->json && err)
+		api_cli_json_failure(err, NULL);
 	if (err) {
 		m->failures++;
 		if (m->cyclic)
 			OCCO_ERROR("maintenance pass failed", OCCO_KV("infra", m->id),
 				   OCCO_KV("error", err->msg));
-		else
+		else if (!m->json)
 			api_app_report(&m->app, err);
 	}
 	api_infra_close(m->inf);
@@ -150,7 +184,7 @@ static void passed(const struct enact_result *res, const struct occo_err *err, v
 		OCCO_INFO("maintenance pass", OCCO_KV("infra", m->id), OCCO_KV("created", c),
 			  OCCO_KV("dropped", d), OCCO_KV("failed", f));
 	}
-	after_pass(m, err);
+	after_pass(m, res, err);
 }
 
 static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
@@ -160,12 +194,12 @@ static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 	struct occo_err e;
 
 	if (err) {
-		after_pass(m, err);
+		after_pass(m, NULL, err);
 		return;
 	}
 	m->inf = inf;
 	if (enact_pass(&inf->ops, inf->desc, inf->scaling, m->e.batch, &o, passed, m, &e) < 0)
-		after_pass(m, &e);
+		after_pass(m, NULL, &e);
 }
 
 static void renewed(int ok, const char *holder, const struct occo_err *err, void *ud)
@@ -194,20 +228,20 @@ static void acquired(int ok, const char *holder, const struct occo_err *err, voi
 	struct occo_err e;
 
 	if (err) {
-		after_pass(m, err);
+		after_pass(m, NULL, err);
 		return;
 	}
 	if (!ok) {
 		occo_err_set(&e, OCCO_EBUSY, "infrastructure '%s' is maintained by %s", m->id,
 			     holder ? holder : "another maintainer");
-		after_pass(m, &e);
+		after_pass(m, NULL, &e);
 		return;
 	}
 	if (!m->have_lease)
 		uv_timer_start(&m->renew, renew, m->lease_ms / 3, m->lease_ms / 3);
 	m->have_lease = 1;
 	if (api_infra_load(&m->e, m->id, loaded, m, &e) < 0)
-		after_pass(m, &e);
+		after_pass(m, NULL, &e);
 }
 
 static void start_pass(struct maintain *m)
@@ -221,7 +255,7 @@ static void start_pass(struct maintain *m)
 	m->busy = 1;
 	if (ib_lease_acquire(m->app.redis, m->app.cfg.ns, m->id, m->holder, m->lease_ms, acquired,
 			     m, &e) < 0)
-		after_pass(m, &e);
+		after_pass(m, NULL, &e);
 }
 
 /* ---- -r: the report, with the live states ---- */
@@ -244,8 +278,8 @@ static void report_write(struct maintain *m)
 		nodes = kept;
 	}
 	if (m->json) {
-		json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
+		json_object_set_new(rep, "ok", json_true());
+		api_cli_json_print(json_incref(rep));
 	} else if (m->output) {
 		fprintf(stderr, "Saving list of node addresses to file \"%s\"...\n", m->output);
 		f = fopen(m->output, "w");
@@ -286,11 +320,11 @@ static void report_refreshed(const struct occo_err *err, void *ud)
 	struct maintain *m = ud;
 
 	if (err) {
-		after_pass(m, err);
+		after_pass(m, NULL, err);
 		return;
 	}
 	report_write(m);
-	after_pass(m, NULL);
+	after_pass(m, NULL, NULL);
 }
 
 static void report_loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
@@ -299,12 +333,12 @@ static void report_loaded(struct api_infra *inf, const struct occo_err *err, voi
 	struct occo_err e;
 
 	if (err) {
-		after_pass(m, err);
+		after_pass(m, NULL, err);
 		return;
 	}
 	m->inf = inf;
 	if (iproc_refresh(inf->in, report_refreshed, m, &e) < 0)
-		after_pass(m, &e);
+		after_pass(m, NULL, &e);
 }
 
 /* ---- -l ---- */
@@ -319,8 +353,7 @@ static void listed(json_t *ids, const struct occo_err *err, void *ud)
 		api_app_report(&m->app, err);
 		m->failures++;
 	} else if (m->json) {
-		json_dumpf(ids, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
+		api_cli_json_print(json_pack("{s:b, s:O}", "ok", 1, "infrastructures", ids));
 	} else if (!json_array_size(ids)) {
 		printf("No active infrastructure!\n");
 	} else {
@@ -407,6 +440,7 @@ int main(int argc, char **argv)
 	if (m.id && m.list)
 		m.list = 0; /* as Occopus: -l with -i is ignored */
 
+	api_cli_json_mode(m.json);
 	rc = api_app_open(&m.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = api_engine_open(&m.app, &m.e, &err);

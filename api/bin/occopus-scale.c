@@ -23,7 +23,8 @@
 
 static const char usage[] =
 	"usage: occopus-scale [-h] [--version] [--cfg CFG_PATH] [--auth_data_path AUTH_DATA_PATH]\n"
-	"                     -i INFRA_ID -n NODE [-c CHANGESCALE] [-s SETSCALE] [-f FILTER]\n";
+	"                     -i INFRA_ID -n NODE [-c CHANGESCALE] [-s SETSCALE] [-f FILTER]\n"
+	"                     [--json]\n";
 
 static const char help[] =
 	"\n"
@@ -37,13 +38,14 @@ static const char help[] =
 	"  -n, --node NODE       the node's name in the infrastructure\n"
 	"  -c, --changescale N   add N instances (negative: remove)\n"
 	"  -s, --setscale N      set the number of instances\n"
-	"  -f, --filter FILTER   remove the instance with this node id or address\n";
+	"  -f, --filter FILTER   remove the instance with this node id or address\n"
+	"  --json                machine-readable output\n";
 
 struct scale {
 	struct api_app app;
 	const char *id, *node, *filter;
 	long change, set;
-	int have_c, have_s;
+	int have_c, have_s, json;
 };
 
 static void recorded(const struct occo_err *err, void *ud)
@@ -54,6 +56,18 @@ static void recorded(const struct occo_err *err, void *ud)
 		api_app_report(&s->app, err);
 		api_app_done(&s->app, API_EXIT_FAILED);
 		return;
+	}
+	if (s->json) {
+		json_t *doc =
+			json_pack("{s:b, s:s, s:s}", "ok", 1, "infra_id", s->id, "node", s->node);
+
+		if (s->have_c)
+			json_object_set_new(doc, "change", json_integer(s->change));
+		else if (s->have_s)
+			json_object_set_new(doc, "target", json_integer(s->set));
+		else
+			json_object_set_new(doc, "filter", json_string(s->filter));
+		api_cli_json_print(doc);
 	}
 	api_app_done(&s->app, API_EXIT_OK);
 }
@@ -80,20 +94,25 @@ static void snapshot(struct ib_snapshot *snap, const struct occo_err *err, void 
 		return;
 	}
 	if (s->have_c && s->change > 0) {
-		printf("Scaling up node '%s' with %ld instances...\n", s->node, s->change);
+		if (!s->json)
+			printf("Scaling up node '%s' with %ld instances...\n", s->node, s->change);
 		rc = ib_scaling_request_create(s->app.redis, s->app.cfg.ns, s->id, s->node,
 					       (int)s->change, recorded, s, &e);
 	} else if (s->have_c) {
-		printf("Scaling down node '%s' with %ld instances...\n", s->node, -s->change);
+		if (!s->json)
+			printf("Scaling down node '%s' with %ld instances...\n", s->node,
+			       -s->change);
 		rc = ib_scaling_request_destroy(s->app.redis, s->app.cfg.ns, s->id, s->node,
 						(int)-s->change, recorded, s, &e);
 	} else if (s->have_s) {
-		printf("Scaling node '%s' to %ld instances...\n", s->node, s->set);
+		if (!s->json)
+			printf("Scaling node '%s' to %ld instances...\n", s->node, s->set);
 		rc = ib_scaling_set_target(s->app.redis, s->app.cfg.ns, s->id, s->node, (int)s->set,
 					   recorded, s, &e);
 	} else {
-		printf("Scaling down instance(s) of node '%s' filtered by '%s'...\n", s->node,
-		       s->filter);
+		if (!s->json)
+			printf("Scaling down instance(s) of node '%s' filtered by '%s'...\n",
+			       s->node, s->filter);
 		rc = ib_scaling_request_destroy_node(s->app.redis, s->app.cfg.ns, s->id, s->node,
 						     s->filter, recorded, s, &e);
 	}
@@ -121,6 +140,7 @@ int main(int argc, char **argv)
 		{ "changescale", required_argument, NULL, 'c' },
 		{ "setscale", required_argument, NULL, 's' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct occo_config_args args = { .argv0 = argv[0], .no_auth = 1 };
@@ -161,6 +181,9 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			break;
+		case 'J':
+			s.json = 1;
+			break;
 		default:
 			if ((rc = api_cli_common_option(PROG, c, usage, help, argv)) >= 0)
 				return rc;
@@ -178,6 +201,7 @@ int main(int argc, char **argv)
 		return api_cli_usage_error(PROG, usage,
 					   "too few arguments: at least -c, -s or -f must be "
 					   "specified");
+	api_cli_json_mode(s.json);
 	rc = api_app_open(&s.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = ib_snapshot_load(s.app.redis, s.app.cfg.ns, s.id, snapshot, &s, &err);

@@ -141,6 +141,10 @@ void api_app_report(const struct api_app *app, const struct occo_err *err)
 {
 	char msg[OCCO_ERR_MSG_MAX];
 
+	if (api_cli_json()) {
+		api_cli_json_failure(err, NULL);
+		return;
+	}
 	snprintf(msg, sizeof(msg), "%s", err->msg[0] ? err->msg : occo_code_str(err->code));
 	fprintf(stderr, "%s: %s\n", app->prog, occo_log_redact(msg));
 }

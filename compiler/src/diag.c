@@ -85,34 +85,63 @@ static void diag_format(struct occo_buf *b, const struct comp_diag *g)
 		occo_buf_appendf(b, NULL, "%s: %s\n", sev, g->msg);
 }
 
-char *comp_diags_text(const struct comp_diags *d)
+/* A copy in a stable order: by position, ties kept in the order found (NULL when empty). */
+static struct comp_diag *diags_sorted(const struct comp_diags *d)
 {
 	struct comp_diag *sorted;
+	size_t i;
+
+	if (!d->n)
+		return NULL;
+	sorted = occo_malloc(d->n * sizeof(*sorted));
+	memcpy(sorted, d->v, d->n * sizeof(*sorted));
+	for (i = 1; i < d->n; i++) {
+		struct comp_diag t = sorted[i];
+		size_t j = i;
+
+		while (j > 0 && diag_cmp(&sorted[j - 1], &t) > 0) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		sorted[j] = t;
+	}
+	return sorted;
+}
+
+char *comp_diags_text(const struct comp_diags *d)
+{
+	struct comp_diag *sorted = diags_sorted(d);
 	struct occo_buf b;
 	size_t i;
 
 	occo_buf_init(&b, (size_t)64 << 20);
-	if (d->n) {
-		sorted = occo_malloc(d->n * sizeof(*sorted));
-		memcpy(sorted, d->v, d->n * sizeof(*sorted));
-		/* a stable order: by position, ties kept in the order found */
-		for (i = 1; i < d->n; i++) {
-			struct comp_diag t = sorted[i];
-			size_t j = i;
-
-			while (j > 0 && diag_cmp(&sorted[j - 1], &t) > 0) {
-				sorted[j] = sorted[j - 1];
-				j--;
-			}
-			sorted[j] = t;
-		}
-		for (i = 0; i < d->n; i++)
-			diag_format(&b, &sorted[i]);
-		free(sorted);
-	}
+	for (i = 0; sorted && i < d->n; i++)
+		diag_format(&b, &sorted[i]);
+	free(sorted);
 	if (d->dropped)
 		occo_buf_appendf(&b, NULL, "(%zu more not shown)\n", d->dropped);
 	return occo_buf_detach(&b, NULL);
+}
+
+json_t *comp_diags_json(const struct comp_diags *d)
+{
+	struct comp_diag *sorted = diags_sorted(d);
+	json_t *a = json_array(), *o;
+	size_t i;
+
+	for (i = 0; sorted && i < d->n; i++) {
+		o = json_pack("{s:s}", "severity",
+			      sorted[i].severity == COMP_ERROR ? "error" : "warning");
+		if (sorted[i].file) {
+			json_object_set_new(o, "file", json_string(sorted[i].file));
+			json_object_set_new(o, "line", json_integer(sorted[i].line));
+			json_object_set_new(o, "column", json_integer(sorted[i].col));
+		}
+		json_object_set_new(o, "message", json_string(sorted[i].msg));
+		json_array_append_new(a, o);
+	}
+	free(sorted);
+	return a;
 }
 
 void comp_diags_print(const struct comp_diags *d, FILE *f)

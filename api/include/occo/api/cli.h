@@ -6,6 +6,11 @@
 #ifndef OCCO_API_CLI_H
 #define OCCO_API_CLI_H
 
+#include <jansson.h>
+
+#include "occo/compiler/diag.h"
+#include "occo/util/err.h"
+
 enum api_exit {
 	API_EXIT_OK = 0,
 	API_EXIT_FAILED = 1,
@@ -37,5 +42,22 @@ int api_cli_common_option(const char *prog, int c, const char *usage, const char
  */
 int api_cli_one_positional(const char *prog, const char *usage, const char *name, int argc,
 			   char **argv);
+
+/*
+ * --json: the program writes exactly one JSON document on stdout, {"ok": true, ...} or
+ * {"ok": false, "error": "<message>", ...}, whatever happens (usage errors excepted: those stay
+ * argparse's text and exit 2). The mode is process-wide; api_app_report() follows it.
+ */
+void api_cli_json_mode(int on);
+int api_cli_json(void);
+
+/* Write `doc` (taken) on stdout, indented, with a newline. */
+void api_cli_json_print(json_t *doc);
+
+/*
+ * The failure document {"ok": false, "error": msg, "diagnostics": [...]}, printed. `err` (its
+ * message redacted of secrets) and `diags` may be NULL; errors of diags are the message then.
+ */
+void api_cli_json_failure(const struct occo_err *err, const struct comp_diags *diags);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "occo/util/err.h"
 #include "occo/util/yaml.h"
 
@@ -51,5 +53,11 @@ int comp_diags_to_err(const struct comp_diags *d, struct occo_err *err);
 
 /* Every diagnostic as one text (the lines comp_diags_print writes). The caller frees it. */
 char *comp_diags_text(const struct comp_diags *d);
+
+/*
+ * Every diagnostic, sorted as printed, as a new JSON array of {severity, file, line, column,
+ * message} (no file, line and column when it has no position).
+ */
+json_t *comp_diags_json(const struct comp_diags *d);
 
 #endif
