@@ -73,7 +73,7 @@ int api_cli_json(void)
 
 void api_cli_json_print(json_t *doc)
 {
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	fputc('\n', stdout);
 	fflush(stdout);
 	json_decref(doc);
