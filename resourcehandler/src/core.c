@@ -78,6 +78,7 @@ struct rh_ep {
 	struct occo_bucket bucket;
 	uv_timer_t timer; /* runs the queue: on the next turn, or when a token is due */
 	struct rh_stats stats;
+	unsigned max_active; /* attempts in flight at most */
 	char key[];
 };
 
@@ -90,6 +91,7 @@ struct rh {
 	size_t nplugins;
 	unsigned handles; /* endpoint timers not closed yet (while closing) */
 	int closing;
+	int max_set; /* the program set max_concurrent: it overrides the plugins' own */
 };
 
 struct rh_op {
@@ -287,7 +289,7 @@ static struct rh_ep *ep_find(const struct rh *rh, const char *key)
 	return NULL;
 }
 
-static struct rh_ep *ep_get(struct rh *rh, const char *key)
+static struct rh_ep *ep_get(struct rh *rh, const char *key, const struct rh_ops *ops)
 {
 	struct rh_ep *ep = ep_find(rh, key);
 	size_t n = strlen(key);
@@ -297,6 +299,8 @@ static struct rh_ep *ep_get(struct rh *rh, const char *key)
 	ep = occo_calloc(1, sizeof(*ep) + n + 1);
 	memcpy(ep->key, key, n + 1);
 	ep->rh = rh;
+	ep->max_active =
+		!rh->max_set && ops->max_concurrent ? ops->max_concurrent : rh->o.max_concurrent;
 	link_init(&ep->queue);
 	occo_bucket_init(&ep->bucket, rh->o.rate, rh->o.burst, uv_now(rh->env.loop));
 	uv_timer_init(rh->env.loop, &ep->timer);
@@ -446,7 +450,7 @@ static void ep_pump(struct rh_ep *ep)
 	uint64_t wait = 0;
 
 	while (!rh->closing && !link_empty(&ep->queue)) {
-		if (ep->stats.active >= rh->o.max_concurrent)
+		if (ep->stats.active >= ep->max_active)
 			return;
 		if (!occo_bucket_take(&ep->bucket, uv_now(rh->env.loop), &wait)) {
 			uv_timer_start(&ep->timer, on_ep_timer, wait, 0);
@@ -530,6 +534,7 @@ int rh_new(const struct rh_env *env, const struct rh_opts *opts, struct rh **out
 	rh->env = *env;
 	if (opts)
 		rh->o = *opts;
+	rh->max_set = rh->o.max_concurrent != 0;
 	if (!rh->o.max_concurrent)
 		rh->o.max_concurrent = DEF_MAX_CONCURRENT;
 	if (!rh->o.op_timeout_ms)
@@ -680,7 +685,7 @@ static int op_start(struct rh *rh, enum op_kind kind, const struct rh_node *node
 	op->deadline.data = op;
 	op->backoff.data = op;
 	key = rh_endpoint_key(node->resource);
-	op->ep = ep_get(rh, key);
+	op->ep = ep_get(rh, key, op->ops);
 	free(key);
 	link_add_tail(&rh->ops, &op->link);
 	op->state = OP_QUEUED;

@@ -503,6 +503,7 @@ const struct rh_ops rh__dummy_ops = {
 	.list = dummy_list,
 	.cancel = dummy_cancel,
 	.default_endpoint = "dummy",
+	.max_concurrent = 1000000, /* a simulated cloud: no limit of its own */
 	.start = dummy_start,
 	.stop = dummy_stop,
 };

@@ -378,6 +378,33 @@ static void test_create__concurrency_limit(void **state)
 	json_decref(res);
 }
 
+/* Without a limit from the program, the plugin's own applies: none for a simulated cloud. */
+static void test_create__plugin_limit_when_the_program_sets_none(void **state)
+{
+	struct fx *f = *state;
+	json_t *res = json_pack("{s:s, s:i}", "type", "dummy", "create_latency_ms", 200);
+	struct res r[100];
+	struct rh_stats st;
+	unsigned max_active = 0;
+	char tok[16];
+	int i;
+
+	memset(r, 0, sizeof(r));
+	fx_rh(f, NULL);
+	for (i = 0; i < 100; i++) {
+		snprintf(tok, sizeof(tok), "p%d", i);
+		create(f, res, tok, &r[i]);
+	}
+	while (done_count < 100) {
+		uv_run(&f->loop, UV_RUN_ONCE);
+		assert_int_equal(rh_stats_get(f->rh, EPKEY, &st, NULL), 0);
+		if (st.active > max_active)
+			max_active = st.active;
+	}
+	assert_int_equal(max_active, 100); /* the core's default of 32 would hold 68 back */
+	json_decref(res);
+}
+
 static void test_create__rate_limit(void **state)
 {
 	struct fx *f = *state;
@@ -502,6 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drop__removes_and_unknown_is_fine, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_create__concurrency_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_create__plugin_limit_when_the_program_sets_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create__rate_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create__transient_errors_retried, setup,
 						teardown),

@@ -98,6 +98,11 @@ struct rh_ops {
 	/* The endpoint of a resource section without an `endpoint` key, or NULL. */
 	const char *default_endpoint;
 	/*
+	 * Operations in flight per endpoint when the program sets no limit (rh_opts), or 0 for
+	 * the core's default: a simulated cloud needs none, a real one may know its own.
+	 */
+	unsigned max_concurrent;
+	/*
 	 * Optional: state the plugin keeps for one core (rh_req_state()), made by rh_new() and
 	 * handed to stop() by rh_free() after every request was cancelled. stop() may finish
 	 * releasing it later, on the loop.
