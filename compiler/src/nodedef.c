@@ -103,13 +103,25 @@ static void check_entry(const struct occo_ydoc *doc, const struct comp_nodedef_o
 	json_object_foreach ((json_t *)entry, k, v) {
 		int known = 0;
 
+		if (!strcmp(k, "create_timeout")) {
+			/* seconds until an instance must be ready (Occopus's name; it has no way to
+			 * set it): a positive integer */
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 7 * 24 * 3600)
+				comp_diag_add(
+					diags, COMP_ERROR, occo_ydoc_child_mark(doc, entry, k, 0),
+					"'create_timeout' of node definition '%s'[%zu] must be "
+					"a number of seconds between 1 and 604800",
+					name, i);
+			continue;
+		}
 		for (s = sections; *s; s++)
 			known |= !strcmp(*s, k);
 		if (!known)
 			comp_diag_add(diags, COMP_ERROR, occo_ydoc_key_mark(doc, entry, k),
 				      "invalid section '%s' in node definition '%s'[%zu] (allowed: "
 				      "resource, contextualisation, config_management, "
-				      "health_check)",
+				      "health_check, create_timeout)",
 				      k, name, i);
 	}
 	if (!json_object_get(entry, "resource"))
