@@ -420,6 +420,7 @@ struct image {
 	struct image *next;
 	struct docker *d; /* NULL once forgotten (failed, vanished, plugin stopped) */
 	char *key; /* "<endpoint> <origin> <ref>" */
+	char *what; /* "cannot pull image 'x:1'", for messages */
 	enum img_state state;
 	struct job *waiters; /* creates waiting for it, through job->wnext */
 	int refs; /* the list, and the preparing request */
@@ -433,6 +434,7 @@ static void image_unref(struct image *img)
 {
 	if (--img->refs == 0) {
 		free(img->key);
+		free(img->what);
 		free(img);
 	}
 }
@@ -467,7 +469,7 @@ struct job {
 	enum job_kind kind;
 	int refs; /* the request, and the HTTP request in flight */
 	struct ep ep;
-	char *endpoint; /* for messages */
+	char *endpoint; /* as written (the core puts it in front of our messages) */
 	/* create */
 	char *name, *ref, *token;
 	json_t *body;
@@ -549,7 +551,6 @@ static int job_new(struct rh_req *req, enum job_kind kind, struct job **out, str
 	const char *endpoint = json_string_value(json_object_get(n->resource, "endpoint"));
 	struct job *job;
 	struct ep ep;
-
 	int rc;
 
 	if (!rh_req_env(req)->http)
@@ -616,11 +617,10 @@ static void job_fail_transport(struct job *job, const char *what, const struct o
 
 	occo_err_copy(&e, he);
 	if (he->code == OCCO_ECONN || he->code == OCCO_ETIMEDOUT) {
-		occo_err_prefix(&e, "%s: the docker endpoint '%s' does not answer", what,
-				job->endpoint);
+		occo_err_prefix(&e, "%s: the endpoint does not answer", what);
 		job_finish(job, &e, RH_F_TRANSIENT);
 	} else {
-		occo_err_prefix(&e, "%s on '%s'", what, job->endpoint);
+		occo_err_prefix(&e, "%s", what);
 		job_finish(job, &e, 0);
 	}
 }
@@ -634,7 +634,7 @@ static void job_fail_status(struct job *job, const char *what,
 
 	daemon_words(resp, words, sizeof(words));
 	occo_err_set(&e, status_transient(resp->status) ? OCCO_ECONN : OCCO_EREMOTE,
-		     "%s on '%s': %s (HTTP %d)", what, job->endpoint, words, resp->status);
+		     "%s: %s (HTTP %d)", what, words, resp->status);
 	job_finish(job, &e, status_transient(resp->status) ? RH_F_TRANSIENT : 0);
 }
 
@@ -875,17 +875,16 @@ static void on_image_prepared(struct occo_http_response *resp, const struct occo
 	}
 	if (herr) {
 		occo_err_copy(&e, herr);
-		occo_err_prefix(&e, "cannot prepare image '%s'", img->key);
+		occo_err_prefix(&e, "%s", img->what);
 		image_done(img, &e,
 			   herr->code == OCCO_ECONN || herr->code == OCCO_ETIMEDOUT ? RH_F_TRANSIENT
 										    : 0);
 	} else if (resp->status != 200) {
 		daemon_words(resp, words, sizeof(words));
-		occo_err_set(&e, OCCO_EREMOTE, "cannot prepare image '%s': %s (HTTP %d)", img->key,
-			     words, resp->status);
+		occo_err_set(&e, OCCO_EREMOTE, "%s: %s (HTTP %d)", img->what, words, resp->status);
 		image_done(img, &e, status_transient(resp->status) ? RH_F_TRANSIENT : 0);
 	} else if (stream_error(resp, words, sizeof(words))) {
-		occo_err_set(&e, OCCO_EREMOTE, "cannot prepare image '%s': %s", img->key, words);
+		occo_err_set(&e, OCCO_EREMOTE, "%s: %s", img->what, words);
 		image_done(img, &e, 0);
 	} else {
 		image_done(img, NULL, 0);
@@ -936,6 +935,9 @@ static int image_need(struct job *job, const char *origin, const char *image, co
 	img = occo_calloc(1, sizeof(*img));
 	img->d = d;
 	img->key = key;
+	img->what = !strcmp(origin, "dockerhub")
+			    ? occo_asprintf("cannot pull image '%s'", job->ref)
+			    : occo_asprintf("cannot import image '%s' from '%s'", job->ref, origin);
 	img->state = IMG_PREPARING;
 	img->refs = 2; /* the list, the request */
 	rq.method = "POST";
@@ -947,6 +949,7 @@ static int image_need(struct job *job, const char *origin, const char *image, co
 	occo_buf_release(&path);
 	if (rc < 0) {
 		free(img->key);
+		free(img->what);
 		free(img);
 		return rc;
 	}
@@ -991,23 +994,27 @@ static void on_cleaned_up(struct occo_http_response *resp, const struct occo_err
 static void on_started(struct occo_http_response *resp, const struct occo_err *herr, void *ud)
 {
 	struct job *job = job_back(ud);
-	char words[MAX_WORDS], path[128];
+	char words[MAX_WORDS], path[128], what[256];
 	struct occo_err e;
 
 	if (!job)
 		return;
+	snprintf(what, sizeof(what), "cannot start container '%s'", job->name);
 	if (herr) {
-		job_fail_transport(job, "cannot start the container", herr);
+		job_fail_transport(job, what, herr);
 	} else if (resp->status == 204 || resp->status == 304) {
 		job_finish(job, NULL, 0);
-	} else if (resp->status == 404 || status_transient(resp->status)) {
-		job_fail_status(job, "cannot start the container", resp);
+	} else if (resp->status == 404) { /* removed meanwhile: the next attempt creates it */
+		daemon_words(resp, words, sizeof(words));
+		occo_err_set(&e, OCCO_ENOENT, "%s: %s (HTTP 404)", what, words);
+		job_finish(job, &e, RH_F_TRANSIENT);
+	} else if (status_transient(resp->status)) {
+		job_fail_status(job, what, resp);
 	} else {
 		/* it will never run: remove it, then say why */
 		daemon_words(resp, words, sizeof(words));
-		occo_err_set(&job->saved, OCCO_EREMOTE,
-			     "cannot start container '%s' on '%s': %s (HTTP %d)", job->name,
-			     job->endpoint, words, resp->status);
+		occo_err_set(&job->saved, OCCO_EREMOTE, "%s: %s (HTTP %d)", what, words,
+			     resp->status);
 		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", job->id);
 		if (job_call(job, "DELETE", path, NULL, OCCO_HTTP_F_IDEMPOTENT, 0, 0, on_cleaned_up,
 			     &e) < 0)
@@ -1048,8 +1055,7 @@ static void on_inspected(struct occo_http_response *resp, const struct occo_err 
 		return;
 	}
 	if (resp->status == 404) { /* removed meanwhile: create again */
-		occo_err_set(&e, OCCO_ESTATE, "container '%s' on '%s' vanished while adopted",
-			     job->name, job->endpoint);
+		occo_err_set(&e, OCCO_ESTATE, "container '%s' vanished while adopted", job->name);
 		job_finish(job, &e, RH_F_TRANSIENT);
 		return;
 	}
@@ -1062,14 +1068,14 @@ static void on_inspected(struct occo_http_response *resp, const struct occo_err 
 	token = json_string_value(
 		json_object_get(json_object_get(json_object_get(j, "Config"), "Labels"), L_TOKEN));
 	if (!id_ok(id)) {
-		occo_err_set(&e, OCCO_EPROTO, "%s on '%s': no container id in the answer", what,
-			     job->endpoint);
+		occo_err_set(&e, OCCO_EPROTO, "%s: no container id in the answer", what);
 		job_finish(job, &e, 0);
 	} else if (!token || strcmp(token, job->token)) {
 		occo_err_set(&e, OCCO_EEXIST,
-			     "container name '%s' on '%s' is taken by container %.12s, which is "
-			     "not this node's (its token label is '%s')",
-			     job->name, job->endpoint, id, token ? token : "");
+			     "container name '%s' is taken by container %.12s, which is "
+			     "not this node's (%s%s%s)",
+			     job->name, id, token ? "its " L_TOKEN " label is '" : "it has no ",
+			     token ? token : L_TOKEN " label", token ? "'" : "");
 		job_finish(job, &e, 0);
 	} else {
 		/* ours, from an earlier attempt or a run that crashed */
@@ -1104,8 +1110,7 @@ static void on_container_created(struct occo_http_response *resp, const struct o
 	} else if (resp->status == 201 || resp->status == 200) {
 		j = json_loadb(occo_buf_str(&resp->body), resp->body.len, 0, NULL);
 		if (!id_ok(json_string_value(json_object_get(j, "Id")))) {
-			occo_err_set(&e, OCCO_EPROTO, "%s on '%s': no container id in the answer",
-				     what, job->endpoint);
+			occo_err_set(&e, OCCO_EPROTO, "%s: no container id in the answer", what);
 			job_finish(job, &e, 0);
 		} else {
 			job->id = occo_strdup(json_string_value(json_object_get(j, "Id")));
@@ -1128,8 +1133,7 @@ static void on_container_created(struct occo_http_response *resp, const struct o
 		/* the image we prepared is gone: prepare it again on the next attempt */
 		image_vanished(job);
 		daemon_words(resp, words, sizeof(words));
-		occo_err_set(&e, OCCO_ENOENT, "%s on '%s': %s (HTTP 404)", what, job->endpoint,
-			     words);
+		occo_err_set(&e, OCCO_ENOENT, "%s: %s (HTTP 404)", what, words);
 		job_finish(job, &e, RH_F_TRANSIENT);
 	} else {
 		job_fail_status(job, what, resp);
@@ -1209,8 +1213,7 @@ static void on_removed(struct occo_http_response *resp, const struct occo_err *h
 		char words[MAX_WORDS];
 
 		daemon_words(resp, words, sizeof(words));
-		occo_err_set(&e, OCCO_EBUSY, "%s on '%s': %s (HTTP 409)", what, job->endpoint,
-			     words);
+		occo_err_set(&e, OCCO_EBUSY, "%s: %s (HTTP 409)", what, words);
 		job_finish(job, &e, RH_F_TRANSIENT);
 	} else if (resp->status < 300 || resp->status == 404) {
 		job->next++;
@@ -1225,12 +1228,13 @@ static void on_stopped(struct occo_http_response *resp, const struct occo_err *h
 {
 	struct job *job = job_back(ud);
 	struct occo_err e;
-	char path[160];
+	char path[160], what[64];
 
 	if (!job)
 		return;
 	if (herr) {
-		job_fail_transport(job, "cannot stop the container", herr);
+		snprintf(what, sizeof(what), "cannot stop container %.12s", job->id);
+		job_fail_transport(job, what, herr);
 		return;
 	}
 	if (resp->status == 404) { /* gone already */
@@ -1266,8 +1270,7 @@ static void on_found(struct occo_http_response *resp, const struct occo_err *her
 	j = json_loadb(occo_buf_str(&resp->body), resp->body.len, 0, NULL);
 	if (!json_is_array(j)) {
 		json_decref(j);
-		occo_err_set(&e, OCCO_EPROTO, "cannot list containers on '%s': not a JSON list",
-			     job->endpoint);
+		occo_err_set(&e, OCCO_EPROTO, "cannot list containers: not a JSON list");
 		job_finish(job, &e, 0);
 		return;
 	}
@@ -1405,8 +1408,7 @@ static void on_listed(struct occo_http_response *resp, const struct occo_err *he
 	j = json_loadb(occo_buf_str(&resp->body), resp->body.len, 0, NULL);
 	if (!json_is_array(j)) {
 		json_decref(j);
-		occo_err_set(&e, OCCO_EPROTO, "cannot list containers on '%s': not a JSON list",
-			     job->endpoint);
+		occo_err_set(&e, OCCO_EPROTO, "cannot list containers: not a JSON list");
 		job_finish(job, &e, 0);
 		return;
 	}

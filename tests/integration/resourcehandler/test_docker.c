@@ -628,7 +628,8 @@ static void test_docker__image_from_url_imported_once(void **state)
 		create_wait(f, &n, &e);
 	}
 	assert_int_equal(e.code, OCCO_EREMOTE);
-	assert_contains(e.msg, "cannot prepare image");
+	assert_contains(e.msg,
+			"cannot import image 'occo-imported:missing' from 'http://127.0.0.1:");
 	assert_contains(e.msg, "/missing.tar");
 	assert_contains(e.msg, "HTTP 500");
 	assert_int_equal(count_label("occopus.token", "tok-url-bad"), 0);
@@ -663,8 +664,7 @@ static void test_docker__pull_that_fails(void **state)
 
 	create_wait(f, &n, &c);
 	assert_int_equal(c.code, OCCO_EREMOTE);
-	assert_contains(c.msg, "cannot prepare image");
-	assert_contains(c.msg, "127.0.0.1:1/nothing:1.0");
+	assert_contains(c.msg, "cannot pull image '127.0.0.1:1/nothing:1.0'");
 	assert_contains(c.msg, "connection refused");
 	assert_int_equal(count_label("occopus.token", "tok-pull"), 0);
 	json_decref(res);
