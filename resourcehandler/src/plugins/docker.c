@@ -158,7 +158,7 @@ static int pmap_parse(const json_t *v, struct pmap *pm, char *why, size_t n)
 	c1 = memchr(s, ':', (size_t)(slash - s));
 	c2 = c1 ? memchr(c1 + 1, ':', (size_t)(slash - c1 - 1)) : NULL;
 	if (c2 && memchr(c2 + 1, ':', (size_t)(slash - c2 - 1)))
-		c2 = NULL, c1 = s; /* too many colons: fails below */
+		goto bad; /* IPv6 host addresses are not supported */
 	port = c2 ? c2 + 1 : c1 ? c1 + 1 : s;
 	if (parse_port_num(port, (size_t)(slash - port), 0, &pm->port) < 0)
 		goto bad;
