@@ -66,6 +66,7 @@ static void cloud_listed(const struct rh_instance *v, size_t n, const struct occ
 		seen[i].addresses = v[i].addresses;
 		seen[i].private_address = v[i].private_address;
 		seen[i].message = v[i].message;
+		seen[i].published = v[i].published;
 	}
 	lc->cb(seen, n, err, lc->ud);
 	free(seen);

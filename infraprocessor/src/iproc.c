@@ -447,6 +447,8 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			if (found->private_address)
 				json_object_set_new(rec, "private_address",
 						    json_string(found->private_address));
+			if (found->published)
+				json_object_set(rec, "published", (json_t *)found->published);
 			view_changed(in);
 			in->poll_delay = FIRST_POLL_MS;
 			running(op);
@@ -784,6 +786,8 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 				json_object_set_new(rec, "instance_id",
 						    json_string(found->instance_id));
 			json_object_set(rec, "addresses", (json_t *)found->addresses);
+			if (found->published)
+				json_object_set(rec, "published", (json_t *)found->published);
 			if (strcmp(found->state, "unknown"))
 				set_state(rec, found->state);
 		} else if (iid) {

@@ -62,6 +62,9 @@ struct iproc_seen {
 	const json_t *addresses;
 	const char *private_address;
 	const char *message; /* the cloud's words on a failure, or NULL */
+	/* host ports the instance's ports are published on ({"80/tcp": "127.0.0.1:43041"}), or
+	   NULL; kept in the record as `published` */
+	const json_t *published;
 };
 
 typedef void (*iproc_created_fn)(const char *instance_id, const struct occo_err *err, void *ud);

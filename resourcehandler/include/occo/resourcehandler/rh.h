@@ -82,6 +82,11 @@ struct rh_instance {
 	const json_t *addresses; /* JSON array of strings, public first; may be empty */
 	const char *private_address; /* or NULL */
 	const char *message; /* the cloud's own words when failed, or NULL */
+	/*
+	 * Ports published on a host, or NULL: {"80/tcp": "127.0.0.1:43041"} (docker). Where the
+	 * instance's own address cannot be reached, its port 80 is found there.
+	 */
+	const json_t *published;
 };
 
 struct rh_req;
