@@ -15,6 +15,7 @@ extern const struct rh_ops rh__cloudbroker_ops;
 extern const struct rh_ops rh__cloudsigma_ops;
 extern const struct rh_ops rh__docker_ops;
 extern const struct rh_ops rh__dummy_ops;
+extern const struct rh_ops rh__local_ops;
 
 /* The registry: every plugin, NULL-terminated, in the order of rh_schemas(). */
 extern const struct rh_ops *const rh__plugins[];
