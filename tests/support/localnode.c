@@ -93,6 +93,16 @@ static int free_port(void)
 	return port;
 }
 
+/* http.server's handler with a delay before each GET: argv = port, directory, seconds. */
+static const char slow_server[] =
+	"import functools, http.server, sys, time\n"
+	"class H(http.server.SimpleHTTPRequestHandler):\n"
+	"    def do_GET(self):\n"
+	"        time.sleep(float(sys.argv[3]))\n"
+	"        super().do_GET()\n"
+	"h = functools.partial(H, directory=sys.argv[2])\n"
+	"http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), h).serve_forever()\n";
+
 int occo_test_http_repo_start(struct occo_test_http_repo *r, const char *dir, const char *log)
 {
 	char port[16];
@@ -115,8 +125,16 @@ int occo_test_http_repo_start(struct occo_test_http_repo *r, const char *dir, co
 		dup2(fd, 1);
 		dup2(fd, 2);
 		setenv("PYTHONUNBUFFERED", "1", 1);
-		execlp("python3", "python3", "-m", "http.server", port, "--bind", "127.0.0.1",
-		       "--directory", dir, (char *)NULL);
+		if (r->delay_ms > 0) {
+			char delay[32];
+
+			snprintf(delay, sizeof(delay), "%g", r->delay_ms / 1000.0);
+			execlp("python3", "python3", "-c", slow_server, port, dir, delay,
+			       (char *)NULL);
+		} else {
+			execlp("python3", "python3", "-m", "http.server", port, "--bind",
+			       "127.0.0.1", "--directory", dir, (char *)NULL);
+		}
 		_exit(127);
 	}
 	r->pid = pid;

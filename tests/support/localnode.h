@@ -22,10 +22,15 @@ int occo_test_zip(const char *path, const struct occo_test_zip_entry *v, size_t 
 /* Where a repository directory keeps a coordinate's zip, as copkg names it; malloc'd. */
 char *occo_test_copkg_path(const char *repo, const char *coordinate);
 
-/* A package repository served over HTTP on 127.0.0.1; each request is a line of `log`. */
+/*
+ * A package repository served over HTTP on 127.0.0.1 (`python3 -m http.server`); each request
+ * is a line of `log`. With delay_ms set (before start), every GET waits that long first, so
+ * that fetches from several clients overlap.
+ */
 struct occo_test_http_repo {
 	int pid;
 	int port;
+	int delay_ms;
 	char *log;
 };
 

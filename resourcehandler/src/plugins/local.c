@@ -15,7 +15,16 @@
  *       exit_status            the command's exit status ($?: 128+N when killed by signal N)
  *       stdout.log, stderr.log its output
  *
- * The node runs under a supervisor, `/bin/sh -c '"$@"; echo $? > exit_status'`, started with
+ * The node's environment: PATH, HOME, USER, LOGNAME, LANG, LC_ALL, LC_CTYPE, TZ and TMPDIR of
+ * the orchestrator (nothing else of it: its credentials stay its own), OCCOPUS_ADDRESS,
+ * OCCOPUS_NODE_ID, OCCOPUS_INFRA_ID, OCCOPUS_NODE_NAME, OCCOPUS_RUN_DIR (OCCOPUS_PACKAGE_DIR
+ * for a package), then the `env` of the resource section, which may override the inherited
+ * ones. States (list): running -> ready; exited 0 with processes of its group left -> ready
+ * (a start script that put its service in the background); exited 0, or killed by a signal, or
+ * its processes gone -> shutdown; exited non-zero -> failed "exited with status N: <last line
+ * of stderr.log>"; no pid file -> pending for NEVER_STARTED_MS, then failed.
+ *
+ * The node runs under a supervisor, `/bin/sh -c '"$@"; echo $? >exit_status'`, started with
  * setsid (occo_proc detached): its own session and process group (pgid = the supervisor's pid),
  * so it outlives the orchestrator, and drop signals the whole tree. The supervisor reaps the
  * command and records how it ended. Processes are identified by pid and start time, so a pid
@@ -60,7 +69,7 @@
 
 #define DEF_RANGE "127.77.0.0/16"
 #define DEF_GRACE_MS 5000
-#define MAX_GRACE_MS 3600000
+#define MAX_GRACE_MS 50000 /* stop.sh, then TERM..KILL: within the core's 120 s deadline */
 #define MIN_STOP_SCRIPT_MS 1000
 #define POLL_MS 25 /* how often drop looks whether the processes are gone */
 #define KILL_WAIT_MS 5000 /* how long processes may take to die of SIGKILL */
@@ -314,15 +323,21 @@ static int rmtree(const char *path, struct occo_err *err)
 static char *slurp(const char *dir, const char *name)
 {
 	char *path = occo_asprintf("%s/%s", dir, name), *buf;
+	struct stat st;
 	ssize_t n;
-	size_t len = 0;
+	size_t len = 0, cap;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	free(path);
 	if (fd < 0)
 		return NULL;
-	buf = occo_malloc(SMALL_FILE + 1);
-	while (len < SMALL_FILE && (n = read(fd, buf + len, SMALL_FILE - len)) > 0)
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return NULL;
+	}
+	cap = st.st_size > 0 && st.st_size < SMALL_FILE ? (size_t)st.st_size : SMALL_FILE;
+	buf = occo_malloc(cap + 1);
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
 		len += (size_t)n;
 	close(fd);
 	buf[len] = '\0';
@@ -663,7 +678,8 @@ struct job {
 	char address[16];
 	int pid;
 	unsigned long long start;
-	int exists, running, live, start_exec;
+	int exists, running, live;
+	int script_exec; /* the package's start.sh (create) or stop.sh (drop) is executable */
 	struct seen *seen;
 	size_t nseen;
 	/* drop */
@@ -944,14 +960,20 @@ static void create_prep(struct job *job)
 	struct occo_err *err = &job->err;
 	char *s, *script;
 	json_t *meta;
-	int fresh = 0, took = 0, rc;
+	int fresh = 0, took = 0, rc, tries, made;
 
-	if (mkdir_p(job->infradir, 0700, err) < 0)
-		return;
-	if (mkdir(job->rundir, 0700) == 0) {
+	/* the drop of the infrastructure's last node may remove infradir in between */
+	for (tries = 0;; tries++) {
+		if (mkdir_p(job->infradir, 0700, err) < 0)
+			return;
+		made = mkdir(job->rundir, 0700) == 0 ? 0 : errno;
+		if (made != ENOENT || tries == 2)
+			break;
+	}
+	if (made == 0) {
 		fresh = 1;
-	} else if (errno != EEXIST) {
-		occo_err_sys(err, OCCO_EIO, errno, "cannot create '%s'", job->rundir);
+	} else if (made != EEXIST) {
+		occo_err_sys(err, OCCO_EIO, made, "cannot create '%s'", job->rundir);
 		return;
 	} else if (pid_read(job->rundir, &job->pid, &job->start)) {
 		/* created before (a retry, or a crashed build): never start it twice */
@@ -976,7 +998,7 @@ static void create_prep(struct job *job)
 	}
 	if (job->pkgdir) {
 		script = occo_asprintf("%s/script.d/start.sh", job->pkgdir);
-		job->start_exec = access(script, X_OK) == 0;
+		job->script_exec = access(script, X_OK) == 0;
 		free(script);
 	}
 	s = occo_asprintf("%s\n", job->address);
@@ -1036,7 +1058,7 @@ static void create_spawn(struct job *job)
 	int rc;
 
 	if (!cmd)
-		cmd = script_argv(job, "start.sh", job->start_exec);
+		cmd = script_argv(job, "start.sh", job->script_exec);
 	while (cmd[n])
 		n++;
 	argv = occo_calloc(n + 5, sizeof(char *));
@@ -1318,7 +1340,7 @@ static void drop_inspect(struct job *job)
 
 			free(job->pkgdir);
 			job->pkgdir = occo_strdup(json_string_value(v));
-			job->start_exec = access(script, X_OK) == 0;
+			job->script_exec = access(script, X_OK) == 0;
 			free(script);
 		}
 		if (!job->node_id)
@@ -1397,7 +1419,7 @@ static void on_stop_script(struct occo_proc *p, int64_t status, int sig, int tim
 static int drop_stop_script(struct job *job)
 {
 	struct occo_proc_opts o = { 0 };
-	char **argv = script_argv(job, "stop.sh", job->start_exec), **env = node_env(job);
+	char **argv = script_argv(job, "stop.sh", job->script_exec), **env = node_env(job);
 	char *out = occo_asprintf("%s/stdout.log", job->rundir);
 	char *errp = occo_asprintf("%s/stderr.log", job->rundir);
 	int rc;

@@ -567,21 +567,26 @@ static void test_drop__kills_what_ignores_term(void **state)
 /* ---- other orchestrator processes ---- */
 
 /*
- * In a child process: an orchestrator of its own that creates `n` nodes of `infra`, then writes
- * one byte to `fd` and, if `crash`, waits to be killed, else closes everything and exits.
+ * In a child process: an orchestrator of its own that creates `n` nodes of `infra` from `res`,
+ * then writes one byte to `fd` and, if `crash`, waits to be killed, else closes everything and
+ * exits.
  */
-static void child_orchestrator(const struct fx *f, const char *infra, int n, int fd, int crash)
+static void child_orchestrator(const struct fx *f, const json_t *res, const char *infra, int n,
+			       int fd, int crash)
 {
 	uv_loop_t loop;
 	struct rh_env env = { .loop = &loop, .state_dir = f->state };
+	struct occo_http *http;
 	struct rh *rh;
 	struct occo_err err;
 	struct res r[8];
-	json_t *res = cmd_res(f, "exec sleep 600");
 	char tokens[8][32];
 	int i, done = 0;
 
-	if (uv_loop_init(&loop) || rh_new(&env, NULL, &rh, &err) < 0)
+	if (uv_loop_init(&loop) || occo_http_new(&loop, NULL, &http, &err) < 0)
+		_exit(2);
+	env.http = http;
+	if (rh_new(&env, NULL, &rh, &err) < 0)
 		_exit(2);
 	for (i = 0; i < n; i++) {
 		struct rh_node nd;
@@ -606,8 +611,8 @@ static void child_orchestrator(const struct fx *f, const char *infra, int n, int
 		for (;;)
 			pause();
 	rh_free(rh);
+	occo_http_close(http, NULL, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	json_decref(res);
 	_exit(uv_loop_close(&loop) ? 6 : 0);
 }
 
@@ -627,7 +632,7 @@ static void test_adopt__after_a_crashed_orchestrator(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		child_orchestrator(f, "crashy", 2, fds[1], 1);
+		child_orchestrator(f, res, "crashy", 2, fds[1], 1);
 	}
 	close(fds[1]);
 	assert_int_equal(read(fds[0], &c, 1), 1);
@@ -674,7 +679,7 @@ static void test_create__addresses_unique_across_processes(void **state)
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
 			close(fds[0]);
-			child_orchestrator(f, infras[i], 4, fds[1], 0);
+			child_orchestrator(f, res, infras[i], 4, fds[1], 0);
 		}
 		close(fds[1]);
 		rfd[i] = fds[0];
@@ -747,6 +752,17 @@ static void test_copkg__file_repository(void **state)
 		 NULL);
 	create_ok(f, res, "occo-pkg", &r);
 	wait_state(f, INFRA, "occo-pkg", RH_READY, &x);
+	{
+		/* a package the repository lacks */
+		json_t *bad = pkg_res(f, "org.example:hello:1.1", url);
+		struct res rb;
+
+		create(f, bad, "occo-missing", &rb);
+		assert_int_equal(rb.code, OCCO_ENOENT);
+		assert_non_null(strstr(rb.msg, "package 'org.example:hello:1.1': cannot open '"));
+		assert_non_null(strstr(rb.msg, "/org/example/hello/1.1/hello-1.1-copkg.zip'"));
+		json_decref(bad);
+	}
 
 	/* started as copkg says, serving files of the package on its own address */
 	rd = run_path(f, INFRA, "occo-pkg", NULL);
@@ -810,9 +826,9 @@ static void test_copkg__http_fetched_once(void **state)
 	const char *toks[3] = { "occo-w1", "occo-w2", "occo-w3" };
 	struct occo_test_http_repo srv = { 0 };
 	const char *get = "GET /org/example/web/2.0/web-2.0-copkg.zip";
-	struct res r[3];
+	struct res r[3], r9;
 	struct inst x[3];
-	json_t *res;
+	json_t *res, *bad;
 	int i;
 
 	make_pkg(repo, "org.example:web:2.0", START_SH "exec sleep 600\n", NULL);
@@ -829,6 +845,17 @@ static void test_copkg__http_fetched_once(void **state)
 	assert_int_equal(r[1].code, 0);
 	/* a third, later: none */
 	create_ok(f, res, toks[2], &r[2]);
+	/* a package the repository lacks */
+	bad = pkg_res(f, "org.example:web:9.9", url);
+	create(f, bad, "occo-w9", &r9);
+	assert_int_equal(r9.code, OCCO_ENOENT);
+	want = occo_asprintf("fetching package 'org.example:web:9.9': GET "
+			     "http://127.0.0.1:%d/org/example/web/9.9/web-9.9-copkg.zip: HTTP 404",
+			     srv.port);
+	if (!strstr(r9.msg, want))
+		fail_msg("%s", r9.msg);
+	free(want);
+	json_decref(bad);
 	for (i = 0; i < 3; i++) {
 		wait_state(f, INFRA, toks[i], RH_READY, &x[i]);
 		p = run_path(f, INFRA, toks[i], "started");
@@ -853,6 +880,54 @@ static void test_copkg__http_fetched_once(void **state)
 	free(log);
 	free(repo);
 	json_decref(res);
+}
+
+static void test_copkg__fetched_once_across_processes(void **state)
+{
+	struct fx *f = *state;
+	char *repo = occo_asprintf("%s/repo", f->tmp), *log = occo_asprintf("%s/http.log", f->tmp);
+	char *url, tok[32], c;
+	const char *infras[2] = { "q1", "q2" };
+	struct occo_test_http_repo srv = { .delay_ms = 500 };
+	int fds[2], rfd[2], status, i;
+	pid_t pids[2];
+	json_t *res;
+
+	make_pkg(repo, "org.example:shared:1.0", START_SH "exec sleep 600\n", NULL);
+	assert_int_equal(occo_test_http_repo_start(&srv, repo, log), 0);
+	url = occo_asprintf("http://127.0.0.1:%d", srv.port);
+	res = pkg_res(f, "org.example:shared:1.0", url);
+	/* two orchestrators at once; the repository answers slowly, so they meet */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pipe(fds), 0);
+		fflush(NULL);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			close(fds[0]);
+			child_orchestrator(f, res, infras[i], 1, fds[1], 0);
+		}
+		close(fds[1]);
+		rfd[i] = fds[0];
+	}
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(read(rfd[i], &c, 1), 1);
+		close(rfd[i]);
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(
+		occo_test_count_lines(log, "GET /org/example/shared/1.0/shared-1.0-copkg.zip"), 1);
+	for (i = 0; i < 2; i++) {
+		snprintf(tok, sizeof(tok), "occo-%s-0", infras[i]);
+		wait_state(f, infras[i], tok, RH_READY, NULL);
+		drop_node(f, infras[i], res, tok, NULL);
+	}
+	occo_test_http_repo_stop(&srv);
+	json_decref(res);
+	free(url);
+	free(log);
+	free(repo);
 }
 
 static void test_copkg__coordinate_is_immutable(void **state)
@@ -1071,10 +1146,10 @@ static void test_schema__errors_name_the_field(void **state)
 		occo_err_clear(&err);
 		rc = rh_create(f->rh, &n, on_created, &r, &err);
 		json_decref(res);
+		free(js);
 		if (rc != -OCCO_EINVAL || !strstr(err.msg, cases[i].msg))
 			fail_msg("%s: %d '%s', wanted '%s'", cases[i].json, rc, err.msg,
 				 cases[i].msg);
-		free(js);
 	}
 }
 
@@ -1116,6 +1191,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copkg__file_repository, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copkg__http_fetched_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copkg__fetched_once_across_processes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_copkg__coordinate_is_immutable, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_copkg__unsafe_zip_rejected, setup, teardown),
