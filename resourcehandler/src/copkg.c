@@ -323,14 +323,13 @@ out:
 /* ---- unpacking ---- */
 
 /*
- * Is a path from the zip safe to write under the package root: relative, no "..", no empty
- * name? Sets *depth to the number of directories above the entry. "./" prefixes and trailing
- * slashes (directories) are allowed.
+ * Is a path from the zip safe to write under the package root: relative, without ".."? 1 and
+ * *depth, the number of directories above the entry; 2 for the root itself ("./"); 0 if not.
  */
 static int entry_path_ok(const char *p, int *depth)
 {
 	const char *s = p, *e;
-	int n = 0, names = 0;
+	int names = 0;
 
 	if (!*p || *p == '/' || strlen(p) > RH_COPKG_MAX_PATH)
 		return 0;
@@ -338,15 +337,12 @@ static int entry_path_ok(const char *p, int *depth)
 		e = s + strcspn(s, "/");
 		if (e - s == 2 && s[0] == '.' && s[1] == '.')
 			return 0;
-		if (e - s && !(e - s == 1 && s[0] == '.')) {
+		if (e - s && !(e - s == 1 && s[0] == '.'))
 			names++;
-			if (*e && e[1])
-				n++;
-		}
 		s = *e ? e + 1 : e;
 	}
-	*depth = n;
-	return names > 0;
+	*depth = names - 1;
+	return names ? 1 : 2;
 }
 
 /*
@@ -392,7 +388,7 @@ static int unpack(const char *coord, const char *zip, size_t len, const char *di
 	const void *buf;
 	size_t size;
 	int64_t off;
-	int rc = 0, r, depth;
+	int rc = 0, r, depth, ok;
 
 	archive_read_support_format_zip(a);
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
@@ -421,7 +417,10 @@ static int unpack(const char *coord, const char *zip, size_t len, const char *di
 			goto out;
 		}
 		path = archive_entry_pathname(e);
-		if (!path || !entry_path_ok(path, &depth)) {
+		ok = path ? entry_path_ok(path, &depth) : 0;
+		if (ok == 2 && archive_entry_filetype(e) == AE_IFDIR)
+			continue; /* "./": the package root */
+		if (ok != 1) {
 			rc = occo_err_set(
 				err, OCCO_EINVAL,
 				"package '%s': unsafe entry '%s' (absolute, empty or with "

@@ -124,6 +124,7 @@ int occo_test_http_repo_start(struct occo_test_http_repo *r, const char *dir, co
 		dup2(in, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		setpgid(0, 0); /* python3 may be a shim that forks the interpreter */
 		setenv("PYTHONUNBUFFERED", "1", 1);
 		if (r->delay_ms > 0) {
 			char delay[32];
@@ -148,7 +149,7 @@ int occo_test_http_repo_start(struct occo_test_http_repo *r, const char *dir, co
 void occo_test_http_repo_stop(struct occo_test_http_repo *r)
 {
 	if (r->pid > 0) {
-		kill(r->pid, SIGKILL);
+		kill(-r->pid, SIGKILL);
 		waitpid(r->pid, NULL, 0);
 		r->pid = 0;
 	}

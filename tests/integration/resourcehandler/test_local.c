@@ -724,12 +724,15 @@ static void make_pkg(const char *repo, const char *coord, const char *start, con
 {
 	char *zip = occo_test_copkg_path(repo, coord);
 	const struct occo_test_zip_entry v[] = {
+		{ "./", NULL, 0, NULL },
+		{ "script.d/", NULL, 0, NULL },
 		{ "script.d/start.sh", start, 0755, NULL },
 		{ "script.d/stop.sh", STOP_SH, 0755, NULL },
 		{ "bin/hello", "#!/bin/sh\necho hello\n", 0755, NULL },
 		{ "etc/hello.conf", extra ? extra : "greeting=hi\n", 0, NULL },
 		{ "lib/www/index.html", "hello from copkg\n", 0, NULL },
 		{ "lib/www/same.html", NULL, 0, "index.html" },
+		{ "lib/www/up.html", NULL, 0, "../www/./index.html" },
 	};
 
 	assert_int_equal(occo_test_zip(zip, v, sizeof(v) / sizeof(v[0])), 0);
@@ -774,6 +777,10 @@ static void test_copkg__file_repository(void **state)
 	free(p);
 	assert_int_equal(occo_test_tcp_wait(x.addr, 18081, WAIT_MS), 0);
 	s = occo_test_http_get(x.addr, 18081, "/same.html");
+	assert_non_null(s);
+	assert_string_equal(s, "hello from copkg\n");
+	free(s);
+	s = occo_test_http_get(x.addr, 18081, "/up.html");
 	assert_non_null(s);
 	assert_string_equal(s, "hello from copkg\n");
 	free(s);
@@ -1024,6 +1031,12 @@ static void test_copkg__unsafe_zip_rejected(void **state)
 		{ "abslink",
 		  { "lib/passwd", NULL, 0, "/etc/passwd" },
 		  "symlink 'lib/passwd' points outside the package ('/etc/passwd')" },
+		{ "climb",
+		  { "lib/via", NULL, 0, "x/../../.." },
+		  "symlink 'lib/via' points outside the package ('x/../../..')" },
+		{ "dotlink",
+		  { "lib/./.", NULL, 0, ".." },
+		  "symlink 'lib/./.' points outside the package ('..')" },
 		{ "nostart",
 		  { "script.d/start.sh/", NULL, 0, NULL },
 		  "is not a copkg: it needs the files 'script.d/start.sh' and "
