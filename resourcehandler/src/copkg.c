@@ -21,7 +21,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@
 #include "occo/util/alloc.h"
 #include "occo/util/http.h"
 #include "copkg.h"
+#include "rh_int.h"
 
 #define LOCK_RETRY_MS 50
 #define FETCH_TIMEOUT_MS 300000
@@ -162,38 +162,6 @@ int rh__copkg_repo_check(const char *r, struct occo_err *err)
 
 /* ---- blocking helpers (thread pool) ---- */
 
-static int mkdir_p(const char *dir, struct occo_err *err)
-{
-	char *p = occo_strdup(dir), *s = p, c;
-	int rc = 0;
-
-	do {
-		s += strspn(s, "/");
-		s += strcspn(s, "/");
-		c = *s;
-		*s = '\0';
-		if (*p && mkdir(p, 0755) < 0 && errno != EEXIST) {
-			rc = occo_err_sys(err, OCCO_EIO, errno, "cannot create '%s'", p);
-			break;
-		}
-		*s = c;
-	} while (c);
-	free(p);
-	return rc;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rmtree(const char *path)
-{
-	nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 /*
  * Is the package installed? 1 with its digest and URL (hex: 65 bytes, *url malloc'd), 0 if not,
  * or an error.
@@ -290,34 +258,6 @@ static int read_file(const char *path, char **out, size_t *len, struct occo_err 
 	*out = buf;
 	*len = got;
 	return 0;
-}
-
-/* Write a file through a temporary name and rename(2): readers see all of it or nothing. */
-static int write_atomic(const char *path, const char *content, struct occo_err *err)
-{
-	char *tmp = occo_asprintf("%s.tmp.%d", path, (int)getpid());
-	size_t len = strlen(content);
-	int fd, rc = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot create '%s'", tmp);
-		goto out;
-	}
-	if (write(fd, content, len) != (ssize_t)len || fsync(fd) < 0) {
-		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot write '%s'", tmp);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot rename '%s'", tmp);
-		unlink(tmp);
-	}
-out:
-	free(tmp);
-	return rc;
 }
 
 /* ---- unpacking ---- */
@@ -534,14 +474,14 @@ static int install(struct fetch *f, const char *hex, struct occo_err *err)
 	}
 	digest = occo_asprintf("%s.sha256", f->dir);
 	line = occo_asprintf("%s  %s\n", hex, f->url);
-	if ((rc = write_atomic(digest, line, err)) < 0)
+	if ((rc = rh__write_atomic(digest, line, 0644, err)) < 0)
 		goto out;
 	if (rename(real, f->dir) < 0)
 		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot move the package into '%s'",
 				  f->dir);
 out:
 	if (rc < 0)
-		rmtree(tmpl);
+		rh__rmtree(tmpl, NULL);
 	free(tmpl);
 	free(digest);
 	free(line);
@@ -557,7 +497,7 @@ static void fetch_work(uv_work_t *w)
 
 	occo_err_clear(&f->err);
 	f->result = R_ERROR;
-	if (f->step == S_PEEK && mkdir_p(f->adir, &f->err) < 0)
+	if (f->step == S_PEEK && rh__mkdir_p(f->adir, 0755, &f->err) < 0)
 		return;
 	rc = installed(f, have, &have_url, &f->err);
 	if (rc < 0)

@@ -10,7 +10,7 @@
  *                              node id; the instance id is <dir>), also its working directory:
  *       token, address         the idempotency token and the allocated address
  *       node.json              {infra_id, node_id, name, token, address, stop_grace_ms,
- *                               package_dir, created_ms}
+ *                               package, package_dir, created_ms}
  *       pid                    "<pid> <start time>" of the supervisor (from /proc/<pid>/stat)
  *       exit_status            the command's exit status ($?: 128+N when killed by signal N)
  *       stdout.log, stderr.log its output
@@ -51,7 +51,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -281,44 +280,6 @@ static void local_unref(struct local *l)
 
 /* ---- small blocking helpers (thread pool only) ---- */
 
-static int mkdir_p(const char *dir, mode_t mode, struct occo_err *err)
-{
-	char *p = occo_strdup(dir), *s = p, c;
-	int rc = 0;
-
-	do {
-		s += strspn(s, "/");
-		s += strcspn(s, "/");
-		c = *s;
-		*s = '\0';
-		if (*p && mkdir(p, mode) < 0 && errno != EEXIST) {
-			rc = occo_err_sys(err, OCCO_EIO, errno, "cannot create '%s'", p);
-			break;
-		}
-		*s = c;
-	} while (c);
-	free(p);
-	return rc;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static int rmtree(const char *path, struct occo_err *err)
-{
-	struct stat st;
-
-	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-		return occo_err_sys(err, OCCO_EIO, errno, "cannot remove '%s'", path);
-	if (lstat(path, &st) == 0)
-		return occo_err_set(err, OCCO_EIO, "cannot remove '%s'", path);
-	return 0;
-}
-
 /* A small file's contents (NUL-terminated, malloc'd), or NULL (errno set). */
 static char *slurp(const char *dir, const char *name)
 {
@@ -344,33 +305,13 @@ static char *slurp(const char *dir, const char *name)
 	return buf;
 }
 
-static int write_atomic(const char *dir, const char *name, const char *content,
-			struct occo_err *err)
+/* Write dir/name atomically (0600: a node's files are its owner's). */
+static int write_file(const char *dir, const char *name, const char *content, struct occo_err *err)
 {
 	char *path = occo_asprintf("%s/%s", dir, name);
-	char *tmp = occo_asprintf("%s.tmp", path);
-	size_t len = strlen(content);
-	int fd, rc = 0;
+	int rc = rh__write_atomic(path, content, 0600, err);
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot create '%s'", tmp);
-		goto out;
-	}
-	if (write(fd, content, len) != (ssize_t)len) {
-		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot write '%s'", tmp);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		rc = occo_err_sys(err, OCCO_EIO, errno, "cannot rename '%s'", tmp);
-		unlink(tmp);
-	}
-out:
 	free(path);
-	free(tmp);
 	return rc;
 }
 
@@ -964,7 +905,7 @@ static void create_prep(struct job *job)
 
 	/* the drop of the infrastructure's last node may remove infradir in between */
 	for (tries = 0;; tries++) {
-		if (mkdir_p(job->infradir, 0700, err) < 0)
+		if (rh__mkdir_p(job->infradir, 0700, err) < 0)
 			return;
 		made = mkdir(job->rundir, 0700) == 0 ? 0 : errno;
 		if (made != ENOENT || tries == 2)
@@ -1002,10 +943,10 @@ static void create_prep(struct job *job)
 		free(script);
 	}
 	s = occo_asprintf("%s\n", job->address);
-	rc = write_atomic(job->rundir, "address", s, err);
+	rc = write_file(job->rundir, "address", s, err);
 	free(s);
 	if (rc < 0 ||
-	    write_atomic(job->rundir, "token", job->token ? job->token : job->dirname, err) < 0)
+	    write_file(job->rundir, "token", job->token ? job->token : job->dirname, err) < 0)
 		goto fail;
 	meta = json_pack("{s:s, s:s?, s:s?, s:s, s:s, s:I, s:s?, s:s?, s:I}", "infra_id",
 			 job->infra_id, "node_id", job->node_id, "name", job->name, "token",
@@ -1015,7 +956,7 @@ static void create_prep(struct job *job)
 			 (json_int_t)occo_clock_wall_ms());
 	s = json_dumps(meta, JSON_COMPACT);
 	json_decref(meta);
-	rc = write_atomic(job->rundir, "node.json", s, err);
+	rc = write_file(job->rundir, "node.json", s, err);
 	free(s);
 	if (rc == 0)
 		return;
@@ -1024,7 +965,7 @@ fail:
 	if (took)
 		addr_give(job->l->root, job->address, job->target);
 	if (fresh)
-		rmtree(job->rundir, NULL);
+		rh__rmtree(job->rundir, NULL);
 }
 
 static void on_supervisor_exit(struct occo_proc *p, int64_t status, int sig, int timed_out,
@@ -1372,7 +1313,7 @@ static void drop_inspect(struct job *job)
 
 static void drop_remove(struct job *job)
 {
-	if (rmtree(job->rundir, &job->err) < 0)
+	if (rh__rmtree(job->rundir, &job->err) < 0)
 		return;
 	if (*job->address)
 		addr_give(job->l->root, job->address, job->target);
@@ -1536,7 +1477,7 @@ static void do_work(uv_work_t *w)
 		char line[64];
 
 		snprintf(line, sizeof(line), "%d %llu\n", job->pid, job->start);
-		write_atomic(job->rundir, "pid", line, &job->err);
+		write_file(job->rundir, "pid", line, &job->err);
 		break;
 	}
 	case S_INSPECT:
