@@ -60,6 +60,7 @@ struct fetch {
 	struct rh__copkg_want *wants;
 	char *key; /* "<coordinate> <url>" */
 	char *coord, *url;
+	char *shown; /* url without user-info: for messages and the digest file */
 	char *adir; /* <root>/<group path>/<artifact> */
 	char *dir; /* adir/<version> */
 	char *version;
@@ -158,6 +159,21 @@ int rh__copkg_repo_check(const char *r, struct occo_err *err)
 	}
 	return occo_err_set(err, OCCO_EINVAL,
 			    "repository '%s' is neither a file:// nor an http:// URL", r);
+}
+
+/* A URL without its user-info ("http://user:secret@host/x" -> "http://host/x"); malloc'd. */
+static char *url_shown(const char *url)
+{
+	const char *host = strstr(url, "://"), *at, *end;
+
+	if (!host)
+		return occo_strdup(url);
+	host += 3;
+	end = host + strcspn(host, "/");
+	at = memrchr(host, '@', (size_t)(end - host));
+	if (!at)
+		return occo_strdup(url);
+	return occo_asprintf("%.*s%s", (int)(host - url), url, at + 1);
 }
 
 /* ---- blocking helpers (thread pool) ---- */
@@ -469,11 +485,11 @@ static int install(struct fetch *f, const char *hex, struct occo_err *err)
 		rc = occo_err_set(err, OCCO_EINVAL,
 				  "package '%s' from '%s' is not a copkg: it needs the files "
 				  "'script.d/start.sh' and 'script.d/stop.sh'",
-				  f->coord, f->url);
+				  f->coord, f->shown);
 		goto out;
 	}
 	digest = occo_asprintf("%s.sha256", f->dir);
-	line = occo_asprintf("%s  %s\n", hex, f->url);
+	line = occo_asprintf("%s  %s\n", hex, f->shown);
 	if ((rc = rh__write_atomic(digest, line, 0644, err)) < 0)
 		goto out;
 	if (rename(real, f->dir) < 0)
@@ -502,7 +518,7 @@ static void fetch_work(uv_work_t *w)
 	rc = installed(f, have, &have_url, &f->err);
 	if (rc < 0)
 		return;
-	if (rc && (f->verified || !strcmp(have_url, f->url))) {
+	if (rc && (f->verified || !strcmp(have_url, f->shown))) {
 		f->result = R_DONE;
 		goto out;
 	}
@@ -527,7 +543,7 @@ static void fetch_work(uv_work_t *w)
 				     "package '%s' from '%s' differs from the one installed from "
 				     "'%s': sha256 %s, installed %s (a coordinate names one "
 				     "immutable package)",
-				     f->coord, f->url, have_url, hex, have);
+				     f->coord, f->shown, have_url, hex, have);
 			goto out;
 		}
 		f->newly_verified = 1;
@@ -558,6 +574,7 @@ static void fetch_release(struct fetch *f)
 	free(f->key);
 	free(f->coord);
 	free(f->url);
+	free(f->shown);
 	free(f->adir);
 	free(f->dir);
 	free(f->version);
@@ -665,7 +682,7 @@ static void on_fetched(struct occo_http_response *resp, const struct occo_err *e
 	}
 	if (resp->status != 200) {
 		occo_err_set(&e, resp->status == 404 ? OCCO_ENOENT : OCCO_EREMOTE,
-			     "fetching package '%s': GET %s: HTTP %d", f->coord, f->url,
+			     "fetching package '%s': GET %s: HTTP %d", f->coord, f->shown,
 			     resp->status);
 		fetch_finish(f, &e);
 		return;
@@ -799,6 +816,7 @@ int rh__copkg_get(struct rh__copkg *s, const char *coordinate, const char *repos
 		f->s = s;
 		f->key = key;
 		f->url = url;
+		f->shown = url_shown(url);
 		f->coord = occo_strdup(coordinate);
 		f->version = occo_strdup(v + 1);
 		f->adir = occo_asprintf("%s/%s/%.*s", s->root, gpath, (int)(v - a - 1), a + 1);

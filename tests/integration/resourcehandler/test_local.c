@@ -840,7 +840,8 @@ static void test_copkg__http_fetched_once(void **state)
 
 	make_pkg(repo, "org.example:web:2.0", START_SH "exec sleep 600\n", NULL);
 	assert_int_equal(occo_test_http_repo_start(&srv, repo, log), 0);
-	url = occo_asprintf("http://127.0.0.1:%d/", srv.port);
+	/* credentials in the URL never reach a message or a file */
+	url = occo_asprintf("http://occo:s3cret@127.0.0.1:%d/", srv.port);
 	res = pkg_res(f, "org.example:web:2.0", url);
 
 	/* two nodes at once: one fetch */
@@ -859,10 +860,19 @@ static void test_copkg__http_fetched_once(void **state)
 	want = occo_asprintf("fetching package 'org.example:web:9.9': GET "
 			     "http://127.0.0.1:%d/org/example/web/9.9/web-9.9-copkg.zip: HTTP 404",
 			     srv.port);
-	if (!strstr(r9.msg, want))
+	if (!strstr(r9.msg, want) || strstr(r9.msg, "s3cret"))
 		fail_msg("%s", r9.msg);
 	free(want);
 	json_decref(bad);
+	p = occo_asprintf("%s/packages/org/example/web/2.0.sha256", f->state);
+	s = occo_test_read_file(p);
+	want = occo_asprintf("  http://127.0.0.1:%d/org/example/web/2.0/web-2.0-copkg.zip\n",
+			     srv.port);
+	assert_non_null(s);
+	assert_string_equal(s + 64, want);
+	free(want);
+	free(s);
+	free(p);
 	for (i = 0; i < 3; i++) {
 		wait_state(f, INFRA, toks[i], RH_READY, &x[i]);
 		p = run_path(f, INFRA, toks[i], "started");
