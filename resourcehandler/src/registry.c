@@ -6,9 +6,11 @@
 #include "rh_int.h"
 
 const struct rh_ops *const rh__plugins[] = {
-	&rh__ec2_ops,	    &rh__nova_ops,	  &rh__azure_vm_ops,
-	&rh__azure_aci_ops, &rh__cloudbroker_ops, &rh__cloudsigma_ops,
-	&rh__docker_ops,    &rh__dummy_ops,	  NULL,
+	&rh__ec2_ops,	      &rh__nova_ops,
+	&rh__azure_vm_ops,    &rh__azure_aci_ops,
+	&rh__cloudbroker_ops, &rh__cloudsigma_ops,
+	&rh__docker_ops,      &rh__dummy_ops,
+	&rh__local_ops,	      NULL,
 };
 
 #define NPLUGINS (sizeof(rh__plugins) / sizeof(rh__plugins[0]) - 1)

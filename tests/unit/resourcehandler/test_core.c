@@ -61,17 +61,18 @@ static void test_rh_state_name__round_trip(void **state)
 static void test_rh_plugin__registry(void **state)
 {
 	const struct comp_schema *const *s = rh_schemas();
-	static const char *const order[] = { "ec2",	    "nova",	  "azure_vm", "azure_aci",
-					     "cloudbroker", "cloudsigma", "docker",   "dummy" };
+	static const char *const order[] = { "ec2",	  "nova",	 "azure_vm",
+					     "azure_aci", "cloudbroker", "cloudsigma",
+					     "docker",	  "dummy",	 "local" };
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9; i++) {
 		assert_non_null(s[i]);
 		assert_string_equal(s[i]->type, order[i]);
 		assert_ptr_equal(rh_plugin(order[i])->schema, s[i]);
 	}
-	assert_null(s[8]);
+	assert_null(s[9]);
 	assert_null(rh_plugin("nope"));
 	assert_non_null(rh_plugin("dummy")->create);
 	assert_null(rh_plugin("azure_vm")->create);
