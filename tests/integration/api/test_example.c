@@ -1,0 +1,301 @@
+/*
+ * test_example.c - the README's main job, as a newcomer runs it: examples/local-demo on the
+ * local back-end with the embedded Redis. The front page reports the work of every worker
+ * (reached through getip()), a worker killed behind the orchestrator's back is replaced by
+ * occopus-maintain, scaling adds workers that start working, and destroy leaves no process,
+ * runtime directory or record behind.
+ */
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "testutil.h"
+#include "occo/util/alloc.h"
+
+struct fx {
+	char *dir; /* the state directory (embedded Redis, runtime directories) */
+	char *example; /* examples/local-demo */
+	char *env_state, *env_home;
+	char *id;
+};
+
+static int run(struct fx *f, char **out, char **err, const char *prog, ...)
+{
+	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
+	char *argv[12] = { path };
+	char *env[] = { f->env_state,
+			f->env_home,
+			"OCCOPUS_CONFIG_PATH=",
+			"OCCOPUS_REDIS_URL=",
+			"OCCOPUS_LOG_LEVEL=warn",
+			NULL };
+	va_list ap;
+	size_t n = 1;
+	int rc;
+
+	va_start(ap, prog);
+	while (n < 11 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	rc = occo_test_run(f->example, argv, env, out, err);
+	free(path);
+	return rc;
+}
+
+static void run_ok(struct fx *f, const char *prog, const char *a1, const char *a2, const char *a3,
+		   const char *a4)
+{
+	char *out, *err;
+
+	if (run(f, &out, &err, prog, a1, a2, a3, a4, NULL) != 0)
+		fail_msg("occopus-%s failed:\n%s%s", prog, out, err);
+	free(out);
+	free(err);
+}
+
+/* {node name: {node_id: first address}} */
+static json_t *userinfo(struct fx *f)
+{
+	char *arg = occo_asprintf("infra_id=%s", f->id), *out, *err;
+	json_t *v;
+
+	if (run(f, &out, &err, "info", "infrastructure.userinfo", arg, NULL) != 0)
+		fail_msg("occopus-info failed:\n%s%s", out, err);
+	v = json_loads(out, 0, NULL);
+	assert_non_null(v);
+	free(out);
+	free(err);
+	free(arg);
+	return v;
+}
+
+/* The front page (curl), or NULL when it does not answer. */
+static char *front_page(struct fx *f)
+{
+	json_t *ui = userinfo(f);
+	void *it = json_object_iter(json_object_get(ui, "front"));
+	char *url = occo_asprintf("http://%s:8080/cgi-bin/status",
+				  json_string_value(json_object_iter_value(it)));
+	char *argv[] = { "curl", "-fsS", "-m", "5", url, NULL };
+	char *out, *err;
+	int rc = occo_test_run(NULL, argv, NULL, &out, &err);
+
+	free(err);
+	free(url);
+	json_decref(ui);
+	if (rc != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Wait (up to 20 s) until every worker address has done at least one job on the front page. */
+static void wait_all_workers_seen(struct fx *f)
+{
+	json_t *ui, *workers, *addr;
+	const char *id;
+	char *page = NULL;
+	int i, all = 0;
+
+	for (i = 0; i < 200 && !all; i++) {
+		free(page);
+		page = front_page(f);
+		ui = userinfo(f);
+		workers = json_object_get(ui, "workers");
+		all = page != NULL && json_object_size(workers) > 0;
+		json_object_foreach (workers, id, addr) {
+			char *line = occo_asprintf("%s\t", json_string_value(addr));
+
+			all &= page && strstr(page, line) != NULL;
+			free(line);
+		}
+		json_decref(ui);
+		if (!all)
+			usleep(100 * 1000);
+	}
+	if (!all)
+		fail_msg("the front page does not report every worker:\n%s",
+			 page ? page : "(none)");
+	free(page);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = occo_calloc(1, sizeof(*f));
+	char *out, *err, *end;
+
+	if (!occo_test_have_program("redis-server") || !occo_test_have_program("busybox") ||
+	    !occo_test_have_program("curl")) {
+		fprintf(stderr, "skipped: needs redis-server, busybox and curl\n");
+		exit(OCCO_TEST_SKIP);
+	}
+	f->dir = occo_test_tmpdir("example");
+	f->example = occo_asprintf("%s/examples/local-demo", OCCO_SOURCE_DIR);
+	f->env_state = occo_asprintf("OCCOPUS_STATE_DIR=%s", f->dir);
+	f->env_home = occo_asprintf("HOME=%s", f->dir);
+	run_ok(f, "import", "nodes.yaml", NULL, NULL, NULL);
+	if (run(f, &out, &err, "build", "infra.yaml", NULL) != 0)
+		fail_msg("occopus-build failed:\n%s%s", out, err);
+	end = out + strlen(out);
+	while (end > out && end[-1] == '\n')
+		*--end = 0;
+	f->id = occo_strdup(strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
+	assert_non_null(strstr(out, "workers:\n"));
+	free(out);
+	free(err);
+	*state = f;
+	return 0;
+}
+
+/* Destroy (idempotent), then stop the embedded Redis. */
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char *pidfile = occo_asprintf("%s/redis.pid", f->dir), *out, *err;
+	FILE *p;
+	int pid = 0;
+
+	if (f->id && run(f, &out, &err, "destroy", "-i", f->id, NULL) == 0) {
+		free(out);
+		free(err);
+	}
+	if ((p = fopen(pidfile, "r"))) {
+		if (fscanf(p, "%d", &pid) == 1 && pid > 0)
+			kill(pid, SIGTERM);
+		fclose(p);
+	}
+	for (int i = 0; pid > 0 && i < 100 && kill(pid, 0) == 0; i++)
+		usleep(50 * 1000);
+	occo_test_rmtree(f->dir);
+	free(pidfile);
+	free(f->dir);
+	free(f->example);
+	free(f->env_state);
+	free(f->env_home);
+	free(f->id);
+	free(f);
+	return 0;
+}
+
+/* The pid of a node's process group, from its runtime directory. */
+static int node_pgid(struct fx *f, const char *node_id)
+{
+	char *path = occo_asprintf("%s/local/%s/occo-%s/pid", f->dir, f->id, node_id);
+	FILE *p = fopen(path, "r");
+	int pid = 0;
+
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &pid), 1);
+	fclose(p);
+	free(path);
+	return pid;
+}
+
+/* Whether a process of group `pgid` runs (zombies, left where PID 1 does not reap, do not). */
+static int group_alive(int pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int alive = 0;
+
+	assert_non_null(d);
+	while (!alive && (e = readdir(d))) {
+		char path[64], buf[512], *p, st;
+		int pgrp = 0;
+		FILE *fp;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(fp = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 1, " %c %*d %d", &st, &pgrp) == 2 && pgrp == pgid && st != 'Z')
+			alive = 1;
+		fclose(fp);
+	}
+	closedir(d);
+	return alive;
+}
+
+static void test_example__builds_heals_scales_and_goes(void **state)
+{
+	struct fx *f = *state;
+	json_t *ui;
+	char *victim, *local;
+	int pgid;
+
+	ui = userinfo(f);
+	assert_int_equal(json_object_size(json_object_get(ui, "kv")), 1);
+	assert_int_equal(json_object_size(json_object_get(ui, "workers")), 2);
+	assert_int_equal(json_object_size(json_object_get(ui, "front")), 1);
+	victim =
+		occo_strdup(json_object_iter_key(json_object_iter(json_object_get(ui, "workers"))));
+	json_decref(ui);
+	wait_all_workers_seen(f);
+
+	/* a worker dies behind the orchestrator's back: the next pass replaces it */
+	pgid = node_pgid(f, victim);
+	assert_int_equal(kill(-pgid, SIGKILL), 0);
+	run_ok(f, "maintain", "-i", f->id, NULL, NULL);
+	ui = userinfo(f);
+	assert_int_equal(json_object_size(json_object_get(ui, "workers")), 2);
+	assert_null(json_object_get(json_object_get(ui, "workers"), victim));
+	json_decref(ui);
+	wait_all_workers_seen(f);
+
+	/* two more workers, and they work */
+	{
+		char *out, *err;
+
+		assert_int_equal(
+			run(f, &out, &err, "scale", "-i", f->id, "-n", "workers", "-c", "2", NULL),
+			0);
+		free(out);
+		free(err);
+	}
+	run_ok(f, "maintain", "-i", f->id, NULL, NULL);
+	ui = userinfo(f);
+	assert_int_equal(json_object_size(json_object_get(ui, "workers")), 4);
+	wait_all_workers_seen(f);
+
+	/* destroy: no process of any node is left, nor its runtime directory */
+	{
+		const char *name, *id;
+		json_t *nodes, *addr;
+		int groups[16], n = 0, i;
+
+		json_object_foreach (ui, name, nodes)
+			json_object_foreach (nodes, id, addr)
+				if (n < 16)
+					groups[n++] = node_pgid(f, id);
+		assert_int_equal(n, 6);
+		for (i = 0; i < n; i++)
+			assert_true(group_alive(groups[i]));
+		run_ok(f, "destroy", "-i", f->id, NULL, NULL);
+		for (i = 0; i < n; i++)
+			assert_false(group_alive(groups[i]));
+	}
+	json_decref(ui);
+	local = occo_asprintf("%s/local/%s", f->dir, f->id);
+	assert_int_equal(access(local, F_OK), -1);
+	free(local);
+	free(victim);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_example__builds_heals_scales_and_goes, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
