@@ -39,7 +39,7 @@ static void test_enact_plan_pass__fresh_infrastructure_as_occopus_trace(void **s
 	struct enact_plan p;
 	char buf[128];
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_true(p.bootstrap);
 	assert_int_equal(p.ndrops, 0);
 	assert_int_equal(p.nlevels, 2);
@@ -62,7 +62,7 @@ static void test_enact_plan_pass__nothing_to_do(void **state)
 				  rec("C", "temp_failed", 2), "d1", rec("D", "ready", 1));
 	struct enact_plan p;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_false(p.bootstrap);
 	assert_int_equal(p.ndrops, 0);
 	assert_int_equal(p.ncreate, 0);
@@ -84,7 +84,7 @@ static void test_enact_plan_pass__upkeep_replaces_failed_and_shutdown(void **sta
 	size_t i;
 	int seen = 0;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 4);
 	for (i = 0; i < p.ndrops; i++) {
 		const char *id = p.drops[i].node_id;
@@ -122,7 +122,7 @@ static void test_enact_plan_pass__scaling_requests(void **state)
 	struct enact_plan p;
 	char buf[128];
 
-	assert_int_equal(enact_plan_pass(desc, nodes, scaling, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, scaling, NULL, &p, NULL), 0);
 	/* B: 1 + 2 = 3; A stays at its max 1 (warning); C would go below min 2 (warning) */
 	level_text(&p.levels[1], buf, sizeof(buf));
 	assert_string_equal(buf, "B:2");
@@ -136,7 +136,7 @@ static void test_enact_plan_pass__scaling_requests(void **state)
 	/* scaling C down to its minimum from 3: the youngest goes */
 	json_object_set_new(nodes, "c3", rec("C", "ready", 9));
 	scaling = json_pack("{s:s}", "node-destroy:C:1", "");
-	assert_int_equal(enact_plan_pass(desc, nodes, scaling, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, scaling, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 1);
 	assert_string_equal(p.drops[0].node_id, "c3");
 	assert_int_equal(p.drops[0].reason, ENACT_DROP_SCALING);
@@ -154,11 +154,11 @@ static void test_enact_plan_pass__malformed_description(void **state)
 	struct enact_plan p;
 	struct occo_err err;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, &err), -OCCO_EPROTO);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
 	assert_non_null(strstr(err.msg, "unknown node 'ghost'"));
 	json_decref(desc);
 	desc = json_object();
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, &err), -OCCO_EPROTO);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
 	json_decref(desc);
 	json_decref(nodes);
 }
