@@ -442,6 +442,8 @@ int hc_new(uv_loop_t *loop, struct occo_http *http, const struct hc_opts *opts, 
 	hc__link_init(&h->queue);
 	hc__link_init(&h->running_list);
 	h->ping.fd = -1;
+	if (h->o.ping_mode == HC_PING_SPAWN)
+		h->ping.mode = HC_PING_SPAWN;
 	h->refs = 2; /* the owner's and the kick timer's */
 	uv_timer_init(loop, &h->kick);
 	h->kick.data = h;
