@@ -23,8 +23,8 @@ int occo_test_have_mariadb(void)
 
 static int answers(struct occo_test_mariadb *m)
 {
-	char *argv[] = { "mariadb-admin", "--no-defaults", "-S", m->sock, "-u", "root",
-			 "--connect-timeout=1", "ping", NULL };
+	char *argv[] = { "mariadb-admin", "--no-defaults",	 "-S",	 m->sock, "-u",
+			 "root",	  "--connect-timeout=1", "ping", NULL };
 
 	return occo_test_run(NULL, argv, NULL, NULL, NULL) == 0;
 }
@@ -117,8 +117,8 @@ fail:
 
 int occo_test_mariadb_sql(struct occo_test_mariadb *m, const char *sql)
 {
-	char *argv[] = { "mariadb", "--no-defaults", "-S", m->sock, "-u", "root", "-e", (char *)sql,
-			 NULL };
+	char *argv[] = { "mariadb", "--no-defaults", "-S", m->sock, "-u", "root",
+			 "-e",	    (char *)sql,     NULL };
 	char *err = NULL;
 	int rc = occo_test_run(NULL, argv, NULL, NULL, &err);
 

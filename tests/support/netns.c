@@ -114,7 +114,7 @@ fail:
 int occo_test_netns_link(struct occo_test_netns *ns, int up)
 {
 	return run(NULL, "ip", "-n", ns->name, "link", "set", "eth0", up ? "up" : "down", NULL) ? -1
-												  : 0;
+												: 0;
 }
 
 void occo_test_netns_destroy(struct occo_test_netns *ns)

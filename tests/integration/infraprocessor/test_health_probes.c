@@ -70,7 +70,8 @@ static int group_setup(void **state)
 	script("status", "printf 'HTTP/1.1 %s Status\\r\\nContent-Type: text/plain\\r\\n\\r\\n' "
 			 "\"$QUERY_STRING\"\n");
 	script("loop", "printf 'HTTP/1.1 302 Found\\r\\nLocation: /cgi-bin/loop\\r\\n\\r\\n'\n");
-	script("to-index", "printf 'HTTP/1.1 302 Found\\r\\nLocation: ../index.html\\r\\n\\r\\n'\n");
+	script("to-index",
+	       "printf 'HTTP/1.1 302 Found\\r\\nLocation: ../index.html\\r\\n\\r\\n'\n");
 	{
 		char *hit = occo_asprintf("touch '%s/hits/'\"$QUERY_STRING\"\n"
 					  "printf 'HTTP/1.1 200 OK\\r\\n\\r\\n'\n",
@@ -292,8 +293,7 @@ static void test_hc_check__url_timeout(void **state)
 
 	fx_open(&f, &o);
 	snprintf(sec, sizeof(sec),
-		 "{\"ping\": false, \"urls\": [\"http://127.0.0.1:%d/cgi-bin/slow\"]}",
-		 httpd.port);
+		 "{\"ping\": false, \"urls\": [\"http://127.0.0.1:%d/cgi-bin/slow\"]}", httpd.port);
 	t0 = occo_clock_now_ms();
 	check(&f, sec, "127.0.0.1", &r);
 	assert_false(r.ok);
@@ -528,8 +528,7 @@ static void test_hc_free__cancels_checks_in_flight(void **state)
 
 	fx_open(&f, NULL);
 	snprintf(sec, sizeof(sec),
-		 "{\"ping\": false, \"urls\": [\"http://127.0.0.1:%d/cgi-bin/slow\"]}",
-		 httpd.port);
+		 "{\"ping\": false, \"urls\": [\"http://127.0.0.1:%d/cgi-bin/slow\"]}", httpd.port);
 	submit(&f, sec, "127.0.0.1", &r[0]);
 	submit(&f, NULL, "127.0.0.1", &r[1]);
 	submit(&f, "{\"ping\": false, \"ports\": [9]}", "127.0.0.1", &r[2]);
