@@ -358,19 +358,19 @@ void hc__probe_done(struct hc__probe *p, int ok, const char *fmt, ...)
 		c->msg[p->index] = occo_vasprintf(fmt, ap);
 		va_end(ap);
 	}
+	hc__ref(h);
 	if (--c->outstanding == 0) {
 		for (i = 0; i < c->nresults && c->ok[i]; i++)
 			;
-		hc__ref(h);
 		c->refs++;
 		if (i < c->nresults)
 			check_finish(c, 0, c->comp, c->msg[i]);
 		else
 			check_advance(c);
 		check_unref(c);
-		pump(h);
-		hc__unref(h);
 	}
+	pump(h); /* the slot is free for the next probe waiting */
+	hc__unref(h);
 }
 
 /* Start queued probes while slots are free. */

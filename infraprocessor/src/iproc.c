@@ -421,21 +421,28 @@ static enum hc_state health_apply(struct iproc_infra *in, const char *node_id, c
 	return st;
 }
 
-/* The node failed its health check for longer than its timeout: state failed, with why. */
+/*
+ * The node failed its health check for longer than its timeout: state failed, with why. Said
+ * (event nodefailed, a warning) when it happens, not again at each refresh of a node that the
+ * enactor's guard keeps.
+ */
 static void health_failed(struct iproc_infra *in, const char *node_id, const char *msg,
 			  struct occo_err *err)
 {
 	json_t *rec = record_of(in, node_id);
 	const char *name = json_string_value(json_object_get(rec, "name"));
+	int again = json_is_true(json_object_get(rec, "health_failed"));
 
 	occo_err_set(err, OCCO_EREMOTE, "health check failing for more than %u s: %s",
 		     (unsigned)(hc_timeout_ms(json_object_get(rec, "health_check")) / 1000), msg);
 	set_state(rec, "failed");
 	json_object_set_new(rec, "health_failed", json_true());
 	json_object_set_new(rec, "error", json_string(err->msg));
-	store(in, node_id, "nodefailed", NULL, NULL);
-	OCCO_WARN("node failed its health check", OCCO_KV("infra", in->infra_id),
-		  OCCO_KV("node", name), OCCO_KV("node_id", node_id), OCCO_KV("error", err->msg));
+	store(in, node_id, again ? NULL : "nodefailed", NULL, NULL);
+	if (!again)
+		OCCO_WARN("node failed its health check", OCCO_KV("infra", in->infra_id),
+			  OCCO_KV("node", name), OCCO_KV("node_id", node_id),
+			  OCCO_KV("error", err->msg));
 	occo_err_prefix(err, "node '%s'", name ? name : "?");
 }
 
@@ -922,8 +929,12 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 			json_object_set(rec, "addresses", (json_t *)found->addresses);
 			if (strcmp(found->state, "unknown"))
 				set_state(rec, found->state);
+			/* running: its health check says again whether it failed (refresh_health) */
+			if (strcmp(found->state, "ready") && strcmp(found->state, "unknown"))
+				json_object_del(rec, "health_failed");
 		} else if (iid) {
 			set_state(rec, "shutdown"); /* the cloud no longer has it */
+			json_object_del(rec, "health_failed");
 		}
 		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)
 			store(in, node_id, NULL, NULL, NULL);
