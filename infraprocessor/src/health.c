@@ -485,8 +485,8 @@ void hc_free(struct hc *h)
 	h->running = 0;
 	uv_close((uv_handle_t *)&h->kick, handle_closed);
 	hc__ping_close(h);
+	h->refs--; /* the owner's (ours is still held) */
 	hc__unref(h); /* ours */
-	hc__unref(h); /* the owner's */
 }
 
 void hc_stats_get(const struct hc *h, struct hc_stats *out)
