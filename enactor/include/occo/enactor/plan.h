@@ -9,11 +9,12 @@
  *   upkeep   failed and shutdown instances are dropped (and so replaced: they no longer count);
  *            a record still `creating` (its create never answered and no instance carries its
  *            token) or `dropping` is dropped again; temp_failed and pending instances count
- *   guard    unless more than a share (max_failed_share, 0.5) of the infrastructure's
- *            instances, and at least two, failed their health checks at once: a network
- *            partition looks like that, and replacing what cannot be reached would not help
- *            (and might double the infrastructure when the partition heals). Those instances
- *            are then kept (they count, nothing replaces them) and the plan says so
+ *   guard    except instances that failed their health checks (health_failed) when more
+ *            than a share (max_failed_share, 0.5) of the infrastructure's instances, and at
+ *            least two, did so at once: a network partition looks like that, and replacing
+ *            what cannot be reached would not help (and might double the infrastructure when
+ *            the partition heals). Those are kept (they count, nothing replaces them), and the
+ *            plan lists them in `suppressed`
  *   removed  instances of nodes that the description no longer has are dropped
  *   scaling  each node's target is computed by ib_scaling_plan (requests, min, max); the
  *            surplus is dropped (named instances first, then the youngest)
