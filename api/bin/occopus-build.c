@@ -167,7 +167,10 @@ static void passed(const struct enact_result *res, const struct occo_err *err, v
 static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 {
 	struct build *b = ud;
-	struct enact_pass_opts o = { .mode = ENACT_BUILD, .progress = progress, .progress_ud = b };
+	struct enact_pass_opts o = { .mode = ENACT_BUILD,
+				     .progress = progress,
+				     .progress_ud = b,
+				     .max_failed_share = b->e.max_failed_share };
 	struct occo_err e;
 
 	if (err) {

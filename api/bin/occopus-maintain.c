@@ -190,7 +190,8 @@ static void passed(const struct enact_result *res, const struct occo_err *err, v
 static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 {
 	struct maintain *m = ud;
-	struct enact_pass_opts o = { .mode = ENACT_MAINTAIN };
+	struct enact_pass_opts o = { .mode = ENACT_MAINTAIN,
+				     .max_failed_share = m->e.max_failed_share };
 	struct occo_err e;
 
 	if (err) {

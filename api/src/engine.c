@@ -10,6 +10,7 @@
 #include "occo/infobroker/infra.h"
 #include "occo/infobroker/store.h"
 #include "occo/configmanager/cm.h"
+#include "occo/infraprocessor/health.h"
 #include "occo/resourcehandler/rh.h"
 #include "occo/util/alloc.h"
 #include "occo/util/http.h"
@@ -130,10 +131,54 @@ static const json_t *ops_records(void *impl)
 
 /* ---- the engine ---- */
 
+/* occopus_config.yaml: health_checks: {concurrency: N, max_failed_share: X} */
+static int health_settings(const struct occo_config *cfg, struct hc_opts *ho, double *share,
+			   struct occo_err *err)
+{
+	const json_t *root = cfg->doc ? occo_ydoc_root(cfg->doc) : NULL;
+	const json_t *sec = json_is_object(root) ? json_object_get(root, "health_checks") : NULL;
+	const char *k;
+	json_t *v;
+
+	memset(ho, 0, sizeof(*ho));
+	*share = 0;
+	if (!sec)
+		return 0;
+	if (!json_is_object(sec))
+		return occo_yaml_err(err, occo_ydoc_child_mark(cfg->doc, root, "health_checks", 0),
+				     OCCO_EINVAL, "'health_checks' must be a mapping");
+	json_object_foreach ((json_t *)sec, k, v) {
+		const struct occo_yaml_mark *m = occo_ydoc_child_mark(cfg->doc, sec, k, 0);
+
+		if (!strcmp(k, "concurrency")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 65535)
+				return occo_yaml_err(err, m, OCCO_EINVAL,
+						     "'health_checks.concurrency' must be an "
+						     "integer from 1 to 65535");
+			ho->max_concurrent = (unsigned)json_integer_value(v);
+		} else if (!strcmp(k, "max_failed_share")) {
+			if (!json_is_number(v) || !(json_number_value(v) > 0) ||
+			    json_number_value(v) > 1)
+				return occo_yaml_err(err, m, OCCO_EINVAL,
+						     "'health_checks.max_failed_share' must be a "
+						     "number above 0 and at most 1");
+			*share = json_number_value(v);
+		} else {
+			return occo_yaml_err(err, occo_ydoc_key_mark(cfg->doc, sec, k), OCCO_EINVAL,
+					     "unknown key '%s' in 'health_checks' (expected "
+					     "'concurrency', 'max_failed_share')",
+					     k);
+		}
+	}
+	return 0;
+}
+
 int api_engine_open(struct api_app *app, struct api_engine *e, struct occo_err *err)
 {
 	struct rh_env env = { 0 };
 	struct occo_http_opts ho;
+	struct hc_opts hco;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -155,7 +200,9 @@ int api_engine_open(struct api_app *app, struct api_engine *e, struct occo_err *
 	if ((rc = cm_new(&app->loop, &e->cm, err)) < 0)
 		return rc;
 	e->cms = (struct iproc_cm){ e->cm, cms_state };
-	return 0;
+	if ((rc = health_settings(&app->cfg, &hco, &e->max_failed_share, err)) < 0)
+		return rc;
+	return hc_new(&app->loop, e->http, &hco, &e->hc, err);
 }
 
 void api_engine_close(struct api_engine *e)
@@ -179,6 +226,7 @@ void api_engine_close(struct api_engine *e)
 		if (reply)
 			freeReplyObject(reply);
 	}
+	hc_free(e->hc); /* before the HTTP client its URL checks use */
 	if (e->http)
 		occo_http_close(e->http, NULL, NULL);
 	memset(e, 0, sizeof(*e));
@@ -220,6 +268,7 @@ static void load_finish(struct load *l)
 		} else {
 			inf->desc = desc;
 			iproc_infra_set_cm(inf->in, &l->e->cms);
+			iproc_infra_set_health(inf->in, l->e->hc, json_incref(l->snap->health));
 			inf->ops = (struct enact_ops){ inf->in, ops_refresh, ops_create, ops_drop,
 						       ops_records };
 		}

@@ -1,12 +1,14 @@
 /*
  * pass.c - running one pass: refresh -> plan -> drops -> levels.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "occo/enactor/pass.h"
 #include "occo/enactor/plan.h"
 #include "occo/infobroker/batch.h"
+#include "occo/infobroker/events.h"
 #include "occo/util/alloc.h"
 #include "occo/util/log.h"
 
@@ -193,9 +195,39 @@ static void scaling_writes(struct pass *p)
 		OCCO_WARN(json_string_value(v), OCCO_KV("infra", p->infra_id));
 }
 
+/* The guard tripped: say so where a user looks (the log, the result, the event log). */
+static void guard_report(struct pass *p)
+{
+	size_t n = json_array_size(p->plan.suppressed);
+	double share =
+		p->o.max_failed_share > 0 ? p->o.max_failed_share : ENACT_DEFAULT_MAX_FAILED_SHARE;
+	char failed[24], total[24], pct[24], *msg;
+	json_t *data;
+
+	if (!n)
+		return;
+	snprintf(failed, sizeof(failed), "%zu", p->plan.nhealth_failed);
+	snprintf(total, sizeof(total), "%zu", p->plan.ninstances);
+	snprintf(pct, sizeof(pct), "%g%%", share * 100);
+	msg = occo_asprintf("%zu of %zu instances failed their health checks at once (more than "
+			    "%s): not replacing them, as a network partition looks like this",
+			    p->plan.nhealth_failed, p->plan.ninstances, pct);
+	OCCO_WARN("replacement of failed instances suppressed", OCCO_KV("infra", p->infra_id),
+		  OCCO_KV("failed", failed), OCCO_KV("instances", total),
+		  OCCO_KV("max_failed_share", pct), OCCO_KV("why", msg));
+	json_array_append_new(p->res.warnings, json_string(msg));
+	data = json_pack("{s:I,s:I,s:f,s:O,s:s}", "failed", (json_int_t)p->plan.nhealth_failed,
+			 "instances", (json_int_t)p->plan.ninstances, "max_failed_share", share,
+			 "node_ids", p->plan.suppressed, "message", msg);
+	ib_batch_event(p->batch, p->infra_id, IB_EV_REPLACESUPPRESSED, data, NULL, NULL, NULL);
+	json_decref(data);
+	free(msg);
+}
+
 static void refreshed(const struct occo_err *err, void *ud)
 {
 	struct pass *p = ud;
+	struct enact_plan_opts po = { p->o.max_failed_share };
 	size_t i;
 
 	if (err) {
@@ -205,8 +237,8 @@ static void refreshed(const struct occo_err *err, void *ud)
 		pass_end(p);
 		return;
 	}
-	if (enact_plan_pass(p->desc, p->ops->records(p->ops->impl), p->scaling, &p->plan, &p->err) <
-	    0) {
+	if (enact_plan_pass(p->desc, p->ops->records(p->ops->impl), p->scaling, &po, &p->plan,
+			    &p->err) < 0) {
 		p->has_err = 1;
 		pass_end(p);
 		return;
@@ -214,6 +246,7 @@ static void refreshed(const struct occo_err *err, void *ud)
 	p->planned = 1;
 	json_array_extend(p->res.warnings, p->plan.warnings);
 	scaling_writes(p);
+	guard_report(p);
 	if (p->plan.bootstrap)
 		ib_batch_event(p->batch, p->infra_id, "infrastart", NULL, NULL, NULL, NULL);
 	p->out = 1;

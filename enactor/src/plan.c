@@ -26,6 +26,19 @@ static void add_drop(struct enact_plan *p, size_t *cap, const char *node_id, con
 	p->drops[p->ndrops++] = (struct enact_drop){ node_id, name, reason };
 }
 
+int enact_guard_trips(size_t failed, size_t total, double max_failed_share)
+{
+	double share = max_failed_share > 0 ? max_failed_share : ENACT_DEFAULT_MAX_FAILED_SHARE;
+
+	return failed >= 2 && total > 0 && (double)failed > share * (double)total;
+}
+
+static int health_failed(const json_t *rec)
+{
+	return json_is_true(json_object_get(rec, "health_failed")) &&
+	       !strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "failed");
+}
+
 /* The upkeep verdict on one record: -1 keep, else why it is dropped. */
 static int upkeep(const json_t *rec)
 {
@@ -92,7 +105,8 @@ static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, con
 }
 
 int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scaling,
-		    struct enact_plan *out, struct occo_err *err)
+		    const struct enact_plan_opts *opts, struct enact_plan *out,
+		    struct occo_err *err)
 {
 	const json_t *dnodes = json_object_get(desc, "nodes");
 	const json_t *levels = json_object_get(desc, "levels");
@@ -100,7 +114,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	struct enact_plan p = { 0 };
 	size_t dcap = 0, i, j;
 	const char *id;
-	int rc = 0, verdict;
+	int rc = 0, verdict, guard;
 
 	if (!json_is_array(dnodes) || !json_is_array(levels) || !json_is_object(nodes))
 		return occo_err_set(err, OCCO_EPROTO,
@@ -110,9 +124,20 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	p.scaling_del = json_array();
 	p.scaling_put = json_object();
 	p.warnings = json_array();
+	p.suppressed = json_array();
 	p.bootstrap = json_object_size(nodes) == 0;
 	json_array_foreach (dnodes, i, node)
 		json_object_set(by_name, json_string_value(json_object_get(node, "name")), node);
+
+	/* the guard: how many failed their health checks, of how many */
+	json_object_foreach ((json_t *)nodes, id, rec) {
+		if (upkeep(rec) == ENACT_DROP_UNFINISHED)
+			continue;
+		p.ninstances++;
+		p.nhealth_failed += health_failed(rec);
+	}
+	guard = enact_guard_trips(p.nhealth_failed, p.ninstances,
+				  opts ? opts->max_failed_share : 0);
 
 	/* upkeep and removed nodes; the kept records grouped by node name */
 	kept = json_object();
@@ -121,6 +146,10 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 		json_t *list;
 
 		verdict = upkeep(rec);
+		if (guard && health_failed(rec)) {
+			json_array_append_new(p.suppressed, json_string(id));
+			verdict = -1;
+		}
 		if (verdict >= 0) {
 			add_drop(&p, &dcap, id, rname, (enum enact_drop_reason)verdict);
 			continue;
@@ -188,5 +217,6 @@ void enact_plan_release(struct enact_plan *p)
 	json_decref(p->scaling_del);
 	json_decref(p->scaling_put);
 	json_decref(p->warnings);
+	json_decref(p->suppressed);
 	memset(p, 0, sizeof(*p));
 }

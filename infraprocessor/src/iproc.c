@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "occo/infobroker/batch.h"
+#include "occo/infraprocessor/health.h"
 #include "occo/infraprocessor/helpers.h"
 #include "occo/infraprocessor/iproc.h"
 #include "occo/infraprocessor/resolve.h"
@@ -47,6 +48,8 @@ struct iproc_infra {
 	uv_loop_t *loop;
 	const struct iproc_cloud *cloud;
 	const struct iproc_cm *cm; /* may be NULL */
+	struct hc *hc; /* may be NULL: no health checks */
+	json_t *health; /* node_id -> {first_fail_ms, fails}: the failing ones */
 	struct ib_batch *batch;
 	const struct occo_config *cfg;
 	struct iproc_opts o;
@@ -76,6 +79,7 @@ static void in_free(struct iproc_infra *in)
 	json_decref(in->defs);
 	json_decref(in->by_name);
 	json_decref(in->view);
+	json_decref(in->health);
 	free(in);
 }
 
@@ -327,6 +331,15 @@ void iproc_infra_set_cm(struct iproc_infra *in, const struct iproc_cm *cm)
 	in->cm = cm;
 }
 
+void iproc_infra_set_health(struct iproc_infra *in, struct hc *hc, json_t *health)
+{
+	in->hc = hc;
+	json_decref(in->health);
+	in->health = json_is_object(health) ? health : json_object();
+	if (health && in->health != health)
+		json_decref(health);
+}
+
 const json_t *iproc_infra_records(const struct iproc_infra *in)
 {
 	return in->records;
@@ -364,6 +377,75 @@ struct poll_list {
 	char *endpoint;
 };
 
+/* ---- health ---- */
+
+/* What the checker needs of a record (borrowed from it and the description). */
+static void target_of(struct iproc_infra *in, const char *node_id, const json_t *rec,
+		      struct hc_target *t)
+{
+	const json_t *node =
+		json_object_get(in->by_name, json_string_value(json_object_get(rec, "name")) ?: "");
+
+	t->section = json_object_get(rec, "health_check");
+	t->address = json_string_value(json_array_get(json_object_get(rec, "addresses"), 0));
+	t->node_id = node_id;
+	t->variables = json_object_get(node, "variables");
+	t->instance_data = rec;
+}
+
+/*
+ * Track a result (OCCOPUS.md 6.1): a failing node's first failure and count go to the health
+ * hash, through the write batch so that they survive a restart; a passing one is taken out.
+ */
+static enum hc_state health_apply(struct iproc_infra *in, const char *node_id, const json_t *rec,
+				  const struct hc_result *res)
+{
+	json_t *stored = json_object_get(in->health, node_id), *v;
+	struct hc_track t;
+	enum hc_state st;
+
+	hc_track_from_json(stored, &t);
+	st = hc_track_apply(&t, res->ok, occo_clock_wall_ms(),
+			    hc_timeout_ms(json_object_get(rec, "health_check")));
+	if (res->ok) {
+		if (stored) {
+			json_object_del(in->health, node_id);
+			ib_batch_health_del(in->batch, in->infra_id, node_id, NULL, NULL, NULL);
+		}
+		return st;
+	}
+	v = hc_track_to_json(&t);
+	json_object_set_new(v, "error", json_string(res->message));
+	ib_batch_health_put(in->batch, in->infra_id, node_id, v, NULL, NULL, NULL);
+	json_object_set_new(in->health, node_id, v);
+	return st;
+}
+
+/*
+ * The node failed its health check for longer than its timeout: state failed, with why. Said
+ * (event nodefailed, a warning) when it happens, not again at each refresh of a node that the
+ * enactor's guard keeps.
+ */
+static void health_failed(struct iproc_infra *in, const char *node_id, const char *msg,
+			  struct occo_err *err)
+{
+	json_t *rec = record_of(in, node_id);
+	const char *name = json_string_value(json_object_get(rec, "name"));
+	int again = json_is_true(json_object_get(rec, "health_failed"));
+
+	occo_err_set(err, OCCO_EREMOTE, "health check failing for more than %u s: %s",
+		     (unsigned)(hc_timeout_ms(json_object_get(rec, "health_check")) / 1000), msg);
+	set_state(rec, "failed");
+	json_object_set_new(rec, "health_failed", json_true());
+	json_object_set_new(rec, "error", json_string(err->msg));
+	store(in, node_id, again ? NULL : "nodefailed", NULL, NULL);
+	if (!again)
+		OCCO_WARN("node failed its health check", OCCO_KV("infra", in->infra_id),
+			  OCCO_KV("node", name), OCCO_KV("node_id", node_id),
+			  OCCO_KV("error", err->msg));
+	occo_err_prefix(err, "node '%s'", name ? name : "?");
+}
+
 /* The instance is ready: done. */
 static void mark_ready(struct op *op)
 {
@@ -373,6 +455,65 @@ static void mark_ready(struct op *op)
 	json_object_set_new(rec, "ready_at", json_integer((json_int_t)occo_clock_wall_ms()));
 	store(op->in, op->node_id, "nodecreated", NULL, NULL);
 	op_finish(op, NULL);
+}
+
+static void fail_op(struct op *op, const struct occo_err *err)
+{
+	json_t *rec = record_of(op->in, op->node_id);
+
+	set_state(rec, "failed");
+	json_object_set_new(rec, "error", json_string(err->msg));
+	store(op->in, op->node_id, "nodefailed", NULL, NULL);
+	op_finish(op, err);
+}
+
+static void op_checked(const struct hc_result *res, const struct occo_err *err, void *ud)
+{
+	struct op *op = ud;
+	struct iproc_infra *in = op->in;
+	struct occo_err e;
+	enum hc_state st;
+
+	if (err || op->done || in->closed) {
+		op_unref(op);
+		return;
+	}
+	st = health_apply(in, op->node_id, record_of(in, op->node_id), res);
+	if (st == HC_READY) {
+		mark_ready(op);
+	} else if (st == HC_FAILED) {
+		health_failed(in, op->node_id, res->message, &e);
+		op_finish(op, &e);
+	} else if (occo_clock_now_ms() >= op->deadline) {
+		occo_err_set(&e, OCCO_ETIMEDOUT, "node '%s': not ready after %u s: %s", op->name,
+			     in->o.create_timeout_ms / 1000, res->message);
+		fail_op(op, &e);
+	} else {
+		op->waiting = 1; /* look again at the next poll */
+		schedule_poll(in, in->o.poll_ms);
+	}
+	op_unref(op);
+}
+
+/* Running and configured: ready once the health check passes (without a checker, at once). */
+static void check_health(struct op *op)
+{
+	struct iproc_infra *in = op->in;
+	struct hc_target t;
+	struct occo_err err;
+
+	if (!in->hc) {
+		mark_ready(op);
+		return;
+	}
+	op->waiting = 0;
+	target_of(in, op->node_id, record_of(in, op->node_id), &t);
+	op->refs++;
+	if (hc_check(in->hc, &t, op_checked, op, &err) < 0) {
+		op->refs--;
+		occo_err_prefix(&err, "node '%s': health check", op->name);
+		fail_op(op, &err);
+	}
 }
 
 static void configured(const char *state, const struct occo_err *err, void *ud)
@@ -392,7 +533,7 @@ static void configured(const char *state, const struct occo_err *err, void *ud)
 		store(in, op->node_id, "nodefailed", NULL, NULL);
 		op_finish(op, &e);
 	} else if (!strcmp(state, "ready")) {
-		mark_ready(op);
+		check_health(op);
 	} else {
 		op->waiting = 1; /* not configured yet: look again at the next poll */
 		schedule_poll(in, in->o.poll_ms);
@@ -408,7 +549,7 @@ static void running(struct op *op)
 	struct occo_err err;
 
 	if (!in->cm) {
-		mark_ready(op);
+		check_health(op);
 		return;
 	}
 	op->waiting = 0;
@@ -704,6 +845,7 @@ static void dropped(const struct occo_err *err, void *ud)
 	data = json_pack("{s:s,s:s?}", "node_id", op->node_id, "node_name", op->name);
 	json_object_del(in->records, op->node_id);
 	view_changed(in);
+	json_object_del(in->health, op->node_id);
 	ib_batch_health_del(in->batch, in->infra_id, op->node_id, NULL, NULL, NULL);
 	ib_batch_event(in->batch, in->infra_id, "nodedropped", data, NULL, NULL, NULL);
 	json_decref(data);
@@ -751,6 +893,7 @@ struct refresh {
 	void *ud;
 	int out;
 	int failed;
+	int checked; /* the health checks were started */
 	struct occo_err err;
 };
 
@@ -790,8 +933,12 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 				json_object_set(rec, "published", (json_t *)found->published);
 			if (strcmp(found->state, "unknown"))
 				set_state(rec, found->state);
+			/* running: its health check says again whether it failed (refresh_health) */
+			if (strcmp(found->state, "ready") && strcmp(found->state, "unknown"))
+				json_object_del(rec, "health_failed");
 		} else if (iid) {
 			set_state(rec, "shutdown"); /* the cloud no longer has it */
+			json_object_del(rec, "health_failed");
 		}
 		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)
 			store(in, node_id, NULL, NULL, NULL);
@@ -800,10 +947,79 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 	view_changed(in);
 }
 
+static void refresh_end(struct refresh *rf);
+
+struct refresh_check {
+	struct refresh *rf;
+	char *node_id;
+};
+
+static void refresh_checked(const struct hc_result *res, const struct occo_err *err, void *ud)
+{
+	struct refresh_check *rc = ud;
+	struct refresh *rf = rc->rf;
+	struct iproc_infra *in = rf->in;
+	json_t *rec = record_of(in, rc->node_id);
+	struct occo_err e;
+	enum hc_state st;
+
+	if (!err && !in->closed && rec &&
+	    !strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "ready")) {
+		st = health_apply(in, rc->node_id, rec, res);
+		if (st == HC_FAILED) {
+			health_failed(in, rc->node_id, res->message, &e);
+		} else if (st == HC_READY && json_object_get(rec, "health_failed")) {
+			json_object_del(rec, "health_failed");
+			json_object_del(rec, "error");
+			store(in, rc->node_id, NULL, NULL, NULL);
+		}
+	}
+	free(rc->node_id);
+	free(rc);
+	if (--rf->out == 0)
+		refresh_end(rf);
+}
+
+/* Check every ready instance at once (the checker bounds how many probes run). */
+static void refresh_health(struct refresh *rf)
+{
+	struct iproc_infra *in = rf->in;
+	const char *id;
+	json_t *rec;
+
+	rf->checked = 1;
+	rf->out = 1;
+	json_object_foreach (in->records, id, rec) {
+		struct refresh_check *rc;
+		struct hc_target t;
+		struct occo_err err;
+
+		if (strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "ready"))
+			continue;
+		rc = occo_calloc(1, sizeof(*rc));
+		rc->rf = rf;
+		rc->node_id = occo_strdup(id);
+		target_of(in, id, rec, &t);
+		rf->out++;
+		if (hc_check(in->hc, &t, refresh_checked, rc, &err) < 0) {
+			rf->out--;
+			free(rc->node_id);
+			free(rc);
+			break;
+		}
+	}
+	if (--rf->out == 0)
+		refresh_end(rf);
+}
+
 static void refresh_end(struct refresh *rf)
 {
 	struct iproc_infra *in = rf->in;
 
+	if (!in->closed && !rf->failed && in->hc && !rf->checked) {
+		refresh_health(rf); /* comes back here when every check answered */
+		return;
+	}
 	if (!in->closed)
 		rf->cb(rf->failed ? &rf->err : NULL, rf->ud);
 	free(rf);

@@ -3,6 +3,7 @@
 # maintenance pass and destroy of N nodes, as one node type (min = max = N) and as a binary
 # dependency tree of N node types. Prints, per step: wall and CPU seconds, peak RSS, and the
 # Redis commands it cost in all and per node (INFO commandstats of a private redis-server).
+# The nodes have no health check probe (ping: false), so the figures are the engine's own.
 #
 #   tests/bench/engine.sh [N ...]          default: 1000 10000
 #   BUILD=build-release (the build tree with the programs)
@@ -21,7 +22,7 @@ for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && 
 
 export HOME=$work OCCOPUS_REDIS_URL=unix://$work/redis.sock OCCOPUS_CONFIG_PATH= OCCOPUS_LOG_LEVEL=warn
 cd "$work"
-printf "'node_def:d':\n  - resource: {type: dummy}\n" >nodes.yaml
+printf "'node_def:d':\n  - resource: {type: dummy}\n    health_check: {ping: false}\n" >nodes.yaml
 "$bin/occopus-import" nodes.yaml >/dev/null
 
 commands() { redis-cli -s "$work/redis.sock" info commandstats | awk -F'[=,:]' '/^cmdstat_/ { n += $3 } END { print n + 0 }'; }
@@ -52,7 +53,7 @@ print("dependencies:")
 for i in range(1, n):
     print(f"  - [n{i}, n{(i - 1) // 2}]")
 PY
-	printf "'node_def:d':\n  - resource: {type: dummy}\n" >nodes.yaml
+	printf "'node_def:d':\n  - resource: {type: dummy}\n    health_check: {ping: false}\n" >nodes.yaml
 	for shape in flat tree; do
 		measure build "$n" "$shape" "$bin/occopus-build" "$shape.yaml"
 		id=$(tail -1 out.txt)

@@ -277,10 +277,14 @@ static void on_create_timer(uv_timer_t *t)
 		job_complete(job, &e, RH_F_TRANSIENT);
 		return;
 	}
-	snprintf(addr, sizeof(addr), "10.%u.%u.%u", (unsigned)(ha >> 16) & 255,
+	/*
+	 * Loopback addresses outside 127.0.0.0/16, so that a health check of a simulated instance
+	 * (a ping by default) is answered by this machine and never leaves it.
+	 */
+	snprintf(addr, sizeof(addr), "127.%u.%u.%u", 1 + (unsigned)(ha >> 16) % 254,
 		 (unsigned)(ha >> 8) & 255, 1 + (unsigned)(ha & 255) % 254);
-	snprintf(priv, sizeof(priv), "192.168.%u.%u", (unsigned)(ha >> 24) & 255,
-		 1 + (unsigned)(ha >> 32) % 254);
+	snprintf(priv, sizeof(priv), "127.%u.%u.%u", 1 + (unsigned)(ha >> 24) % 254,
+		 (unsigned)(ha >> 32) & 255, 1 + (unsigned)(ha >> 40) % 254);
 	rec = json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:b, s:s, s:s}", "token", n->token, "node_id",
 			n->node_id, "name", n->name, "created_ms", (json_int_t)now, "ready_ms",
 			(json_int_t)(now + job->cfg.create_latency + job->cfg.ready_after), "fails",

@@ -1,6 +1,6 @@
 /*
  * test_plan.c - the decisions of a maintenance pass: level-ordered creation (Occopus's own
- * trace), upkeep, removed nodes, scaling requests.
+ * trace), upkeep, removed nodes, scaling requests, the guard against mass replacement.
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,7 +39,7 @@ static void test_enact_plan_pass__fresh_infrastructure_as_occopus_trace(void **s
 	struct enact_plan p;
 	char buf[128];
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_true(p.bootstrap);
 	assert_int_equal(p.ndrops, 0);
 	assert_int_equal(p.nlevels, 2);
@@ -62,7 +62,7 @@ static void test_enact_plan_pass__nothing_to_do(void **state)
 				  rec("C", "temp_failed", 2), "d1", rec("D", "ready", 1));
 	struct enact_plan p;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_false(p.bootstrap);
 	assert_int_equal(p.ndrops, 0);
 	assert_int_equal(p.ncreate, 0);
@@ -84,7 +84,7 @@ static void test_enact_plan_pass__upkeep_replaces_failed_and_shutdown(void **sta
 	size_t i;
 	int seen = 0;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 4);
 	for (i = 0; i < p.ndrops; i++) {
 		const char *id = p.drops[i].node_id;
@@ -122,7 +122,7 @@ static void test_enact_plan_pass__scaling_requests(void **state)
 	struct enact_plan p;
 	char buf[128];
 
-	assert_int_equal(enact_plan_pass(desc, nodes, scaling, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, scaling, NULL, &p, NULL), 0);
 	/* B: 1 + 2 = 3; A stays at its max 1 (warning); C would go below min 2 (warning) */
 	level_text(&p.levels[1], buf, sizeof(buf));
 	assert_string_equal(buf, "B:2");
@@ -136,7 +136,7 @@ static void test_enact_plan_pass__scaling_requests(void **state)
 	/* scaling C down to its minimum from 3: the youngest goes */
 	json_object_set_new(nodes, "c3", rec("C", "ready", 9));
 	scaling = json_pack("{s:s}", "node-destroy:C:1", "");
-	assert_int_equal(enact_plan_pass(desc, nodes, scaling, &p, NULL), 0);
+	assert_int_equal(enact_plan_pass(desc, nodes, scaling, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 1);
 	assert_string_equal(p.drops[0].node_id, "c3");
 	assert_int_equal(p.drops[0].reason, ENACT_DROP_SCALING);
@@ -154,13 +154,87 @@ static void test_enact_plan_pass__malformed_description(void **state)
 	struct enact_plan p;
 	struct occo_err err;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, &err), -OCCO_EPROTO);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
 	assert_non_null(strstr(err.msg, "unknown node 'ghost'"));
 	json_decref(desc);
 	desc = json_object();
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &p, &err), -OCCO_EPROTO);
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
 	json_decref(desc);
 	json_decref(nodes);
+}
+
+static void test_enact_guard_trips__table(void **state)
+{
+	static const struct {
+		size_t failed, total;
+		double share;
+		int want;
+	} t[] = {
+		{ 0, 0, 0, 0 },	     { 1, 1, 0, 0 }, /* one failing instance is never a partition */
+		{ 1, 2, 0, 0 },	     { 2, 4, 0, 0 }, /* half is not more than half */
+		{ 3, 4, 0, 1 },	     { 2, 3, 0, 1 },   { 2, 2, 0, 1 },
+		{ 3, 4, 0.8, 0 },    { 4, 4, 0.8, 1 }, { 2, 2, 1.0, 0 }, /* never more than all */
+		{ 2, 100, 0.01, 1 }, { 5, 10, -1, 0 }, /* out of range: the default 0.5 */
+		{ 60, 100, 0.5, 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (enact_guard_trips(t[i].failed, t[i].total, t[i].share) != t[i].want)
+			fail_msg("%zu of %zu at %g: want %d", t[i].failed, t[i].total, t[i].share,
+				 t[i].want);
+}
+
+static json_t *health_failed(long long created)
+{
+	json_t *r = rec("W", "failed", created);
+
+	json_object_set_new(r, "health_failed", json_true());
+	return r;
+}
+
+static void test_enact_plan_pass__guard(void **state)
+{
+	json_t *desc = json_loads("{\"nodes\": [{\"name\": \"W\", \"scaling\": {\"min\": 5, "
+				  "\"max\": 5}}], \"levels\": [[\"W\"]]}",
+				  0, NULL);
+	json_t *nodes = json_pack("{s:o,s:o,s:o,s:o,s:o}", "w1", health_failed(1), "w2",
+				  rec("W", "ready", 2), "w3", rec("W", "ready", 3), "w4",
+				  rec("W", "ready", 4), "w5", rec("W", "ready", 5));
+	struct enact_plan_opts o = { 0.8 };
+	struct enact_plan p;
+
+	/* one of five failed its health checks: replaced */
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(p.ndrops, 1);
+	assert_string_equal(p.drops[0].node_id, "w1");
+	assert_int_equal(p.drops[0].reason, ENACT_DROP_FAILED);
+	assert_int_equal(p.ncreate, 1);
+	assert_int_equal(json_array_size(p.suppressed), 0);
+	enact_plan_release(&p);
+
+	/* three of five at once, and one that its cloud says failed: only that one is replaced */
+	json_object_set_new(nodes, "w2", health_failed(2));
+	json_object_set_new(nodes, "w3", health_failed(3));
+	json_object_set_new(nodes, "w5", rec("W", "failed", 5));
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(p.nhealth_failed, 3);
+	assert_int_equal(p.ninstances, 5);
+	assert_int_equal(json_array_size(p.suppressed), 3);
+	assert_int_equal(p.ndrops, 1);
+	assert_string_equal(p.drops[0].node_id, "w5");
+	assert_int_equal(p.ncreate, 1);
+	assert_int_equal(p.nkeep, 4);
+	enact_plan_release(&p);
+
+	/* a share of 0.8: three of five is not a partition, all four failed ones go */
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &o, &p, NULL), 0);
+	assert_int_equal(json_array_size(p.suppressed), 0);
+	assert_int_equal(p.ndrops, 4);
+	assert_int_equal(p.ncreate, 4);
+	enact_plan_release(&p);
+	json_decref(nodes);
+	json_decref(desc);
 }
 
 int main(void)
@@ -171,6 +245,8 @@ int main(void)
 		cmocka_unit_test(test_enact_plan_pass__upkeep_replaces_failed_and_shutdown),
 		cmocka_unit_test(test_enact_plan_pass__scaling_requests),
 		cmocka_unit_test(test_enact_plan_pass__malformed_description),
+		cmocka_unit_test(test_enact_guard_trips__table),
+		cmocka_unit_test(test_enact_plan_pass__guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

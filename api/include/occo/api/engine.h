@@ -12,6 +12,7 @@
 #include "occo/enactor/pass.h"
 #include "occo/infraprocessor/iproc.h"
 
+struct hc;
 struct rh;
 struct cm;
 struct ib_batch;
@@ -26,9 +27,15 @@ struct api_engine {
 	struct iproc_cloud cloud; /* the resource handlers, as the infraprocessor sees them */
 	struct iproc_cm cms; /* the config managers, as the infraprocessor sees them */
 	struct iproc_opts iopts;
+	struct hc *hc; /* the health checker of every infrastructure */
+	double max_failed_share; /* health_checks.max_failed_share: the enactor's guard (0.5) */
 };
 
-/* Start the engine of a connected program (api_app_connect done). */
+/*
+ * Start the engine of a connected program (api_app_connect done). The `health_checks` section
+ * of occopus_config.yaml may set `concurrency` (probes in flight at once, 256) and
+ * `max_failed_share` (the guard against mass replacement, 0.5; see enactor/plan.h).
+ */
 int api_engine_open(struct api_app *app, struct api_engine *e, struct occo_err *err);
 /* Stop it: flush the batch; the loop must run afterwards (api_app_release does). */
 void api_engine_close(struct api_engine *e);

@@ -7,6 +7,9 @@
  * libraries of one tier do not link each other; Occopus too hands its enactor the
  * infraprocessor).
  *
+ * When the guard against mass replacement trips (plan.h), the pass says so in the log
+ * (warning), in the result's warnings and in the event log (replacementsuppressed).
+ *
  * When instances of a level fail, later levels are not started (their nodes depend on what
  * failed). A build (ENACT_BUILD) drops the instances that failed, keeps the rest and reports
  * what failed and why; a maintenance pass leaves them to the next pass's upkeep.
@@ -57,6 +60,7 @@ struct enact_pass_opts {
 	enum enact_mode mode;
 	enact_progress_fn progress; /* may be NULL */
 	void *progress_ud;
+	double max_failed_share; /* the guard against mass replacement (plan.h; 0: 0.5) */
 };
 
 /* Called once when the pass is over: err set when it could not run (or nothing failed). */

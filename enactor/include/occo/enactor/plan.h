@@ -9,6 +9,12 @@
  *   upkeep   failed and shutdown instances are dropped (and so replaced: they no longer count);
  *            a record still `creating` (its create never answered and no instance carries its
  *            token) or `dropping` is dropped again; temp_failed and pending instances count
+ *   guard    except instances that failed their health checks (health_failed) when more
+ *            than a share (max_failed_share, 0.5) of the infrastructure's instances, and at
+ *            least two, did so at once: a network partition looks like that, and replacing
+ *            what cannot be reached would not help (and might double the infrastructure when
+ *            the partition heals). Those are kept (they count, nothing replaces them), and the
+ *            plan lists them in `suppressed`
  *   removed  instances of nodes that the description no longer has are dropped
  *   scaling  each node's target is computed by ib_scaling_plan (requests, min, max); the
  *            surplus is dropped (named instances first, then the youngest)
@@ -33,6 +39,21 @@ enum enact_drop_reason {
 	ENACT_DROP_REMOVED, /* the node is no longer in the description */
 	ENACT_DROP_SCALING, /* over the target */
 };
+
+/* Options of a plan; zero fields take the defaults. */
+struct enact_plan_opts {
+	double max_failed_share; /* the guard's share, in (0, 1] (0.5) */
+};
+
+#define ENACT_DEFAULT_MAX_FAILED_SHARE 0.5
+
+/*
+ * The guard against mass replacement (pure): 1 when `failed` instances that failed their
+ * health checks, out of the infrastructure's `total`, must not be replaced: more than
+ * `max_failed_share` of them (0 or less: the default) and at least two (one failing instance
+ * is never taken for a partition).
+ */
+int enact_guard_trips(size_t failed, size_t total, double max_failed_share);
 
 /* "failed", "shutdown", "unfinished", "removed", "scaling". */
 const char *enact_drop_reason_name(enum enact_drop_reason r);
@@ -65,15 +86,21 @@ struct enact_plan {
 	json_t *scaling_del; /* scaling fields to delete */
 	json_t *scaling_put; /* {field: value}: scaling fields to rewrite */
 	json_t *warnings; /* messages to log at warning level */
+	/* the guard tripped: the health-failed instances kept (node_ids), else empty */
+	json_t *suppressed;
+	size_t nhealth_failed; /* instances that failed their health checks */
+	size_t ninstances; /* instances of the infrastructure (not being created or dropped) */
 };
 
 /*
  * Plan one pass. `desc` is the static description, `nodes` the records {node_id: record}
- * (record: name, state, created_at, addresses, ...), `scaling` the scaling hash (may be NULL).
- * All are borrowed and must outlive the plan. Fails only on malformed input (-OCCO_EPROTO).
+ * (record: name, state, health_failed, created_at, addresses, ...), `scaling` the scaling hash
+ * (may be NULL), `opts` may be NULL. All are borrowed and must outlive the plan. Fails only on
+ * malformed input (-OCCO_EPROTO).
  */
 int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scaling,
-		    struct enact_plan *out, struct occo_err *err);
+		    const struct enact_plan_opts *opts, struct enact_plan *out,
+		    struct occo_err *err);
 void enact_plan_release(struct enact_plan *plan);
 
 #endif

@@ -25,6 +25,11 @@
 #define IB_EV_NODEDROPPING "nodedropping" /* {endpoint, node_id, node_name} */
 #define IB_EV_NODEDROPPED "nodedropped" /* {endpoint, node_id, node_name} */
 #define IB_EV_INFRADROP "infradrop"
+/*
+ * Not Occopus's: the guard against mass replacement tripped (plan.h), so health-failed nodes
+ * are kept. {failed, instances, max_failed_share, node_ids, message}
+ */
+#define IB_EV_REPLACESUPPRESSED "replacementsuppressed"
 
 /* 1 if name is one of the event names above, else 0. */
 int ib_event_known(const char *name);

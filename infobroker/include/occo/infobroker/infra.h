@@ -19,9 +19,12 @@
  *                             "temp_failed" or "dropping"
  *       created_at   integer  epoch ms when the record was first written
  *       ready_at     integer  epoch ms when it became ready (absent or null before)
- *       error        string   the cloud's message (optional)
+ *       error        string   the cloud's message, or the health check's (optional)
+ *       health_failed boolean true when `failed` because its health check kept failing for
+ *                             longer than its timeout (optional)
  *   <ns>:{<id>}:scaling  hash    Occopus's fields (scaling.h)
- *   <ns>:{<id>}:health   hash    node_id -> {first_fail_ms, fails} (JSON)
+ *   <ns>:{<id>}:health   hash    node_id -> {first_fail_ms, fails, error} (JSON) of the nodes
+ *                                whose health check is failing
  *   <ns>:{<id>}:events   stream  the event log (events.h)
  *   <ns>:{<id>}:lease    string  the maintainer holding the infrastructure (lease.h)
  * This layer stores the records it is given; it does not interpret them.

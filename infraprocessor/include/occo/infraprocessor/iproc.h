@@ -12,14 +12,20 @@
  *   resolve (choose a definition, render)  ->  record {state: creating, token} stored
  *   ->  cloud create (through the rh core)  ->  record {state: pending, instance_id}
  *   ->  wait until the cloud says ready (the poller), then the config manager (dummy: at
- *       once) and the health checks  ->  record {state: ready}, event nodecreated
- * A cloud state of failed or shutdown, or the creation deadline, fails the command with the
- * cloud's own message; the record stays (state failed) for the caller to drop.
+ *       once) and the health checks (health.h; asked again at each poll until they pass)
+ *   ->  record {state: ready}, event nodecreated
+ * A cloud state of failed or shutdown, the creation deadline, or a health check failing for
+ * longer than its timeout fails the command with the cloud's or the probe's own words; the
+ * record stays (state failed) for the caller to drop.
  * Drop: record {state: dropping}  ->  cloud drop (by instance id, or by token when the id was
  * never learnt)  ->  record deleted, event nodedropped.
  * Refresh: one list per endpoint; records get the states and addresses the clouds report; a
  * record without an instance id whose token a cloud lists is adopted; an instance that its
- * cloud no longer lists is `shutdown`.
+ * cloud no longer lists is `shutdown`. Then every ready instance is health-checked (all at
+ * once; the checker bounds the probes in flight): a failing one gets its first failure and
+ * count in the health hash, and when it has been failing for longer than its timeout, state
+ * `failed` with `health_failed: true` and the probe's words in `error` (event nodefailed), so
+ * that the enactor replaces it; one that passes again is ready and out of the health hash.
  *
  * Every callback runs exactly once, on the loop, never from inside the call that started it.
  */
@@ -33,6 +39,7 @@
 
 #include "occo/util/err.h"
 
+struct hc;
 struct ib_batch;
 struct occo_config;
 
@@ -118,6 +125,14 @@ int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib
  * one, running is ready.
  */
 void iproc_infra_set_cm(struct iproc_infra *in, const struct iproc_cm *cm);
+
+/*
+ * Health-check the instances with `hc` (borrowed; it must outlive the infra): on creation after
+ * the config manager, and at each refresh. `health` is the infrastructure's stored health hash
+ * {node_id: {first_fail_ms, fails}} (taken; NULL: none), so that a failing period outlives the
+ * process. Without a checker, instances are not health-checked.
+ */
+void iproc_infra_set_health(struct iproc_infra *in, struct hc *hc, json_t *health);
 
 /* Cancel what is in flight (callbacks run with -OCCO_ECANCELED), then release. */
 void iproc_infra_close(struct iproc_infra *in);

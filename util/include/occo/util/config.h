@@ -20,6 +20,9 @@
  *   namespace: occo                   # prefix of every Redis key
  *   templates:
  *     allow_cmd: false                # true: templates may call cmd() (runs a command here)
+ *   health_checks:                    # read by the engine (api/engine.h)
+ *     concurrency: 256                # probes in flight at once
+ *     max_failed_share: 0.5           # more failing at once: not replaced (enactor/plan.h)
  *
  * Without a `redis:` section, a stock `components.uds` of protocol redis (host, port, db) names
  * the server, so a user's existing Occopus configuration keeps pointing at their Redis. Neither

@@ -1,0 +1,390 @@
+/*
+ * test_health.c - health checks as a user meets them, through the programs, on the dummy cloud
+ * (its instances have loopback addresses, so the default ping is answered here) and a real
+ * redis-server. Each instance's health check asks a URL of busybox httpd on 127.0.0.1 that
+ * names the instance; a CGI script answers 503 for the instances the test marks down.
+ *   - an instance failing longer than its timeout (1 s) is failed and replaced by a
+ *     maintenance pass, which says why in its log;
+ *   - when most instances fail at once, the guard keeps them (no replacement) and says so in
+ *     the log and the event log; when they answer again they are ready;
+ *   - the guard's share is a setting of occopus_config.yaml.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "netns.h"
+#include "testutil.h"
+#include "occo/util/alloc.h"
+#include "occo/util/clock.h"
+#include "occo/util/id.h"
+
+static const char infra_yaml[] = "user_id: me\n"
+				 "infra_name: checked\n"
+				 "nodes:\n"
+				 "  - {name: w, type: w, scaling: {min: 4, max: 4}}\n";
+
+struct fx {
+	struct occo_test_redis redis;
+	struct occo_test_httpd httpd;
+	char *dir, *www;
+	char *env_home, *env_url, *env_cfg;
+	redisContext *rc;
+};
+
+static int run(struct fx *f, char **out, char **err, const char *prog, const char *a1,
+	       const char *a2)
+{
+	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
+	char *argv[] = { path, (char *)a1, (char *)a2, NULL };
+	char *env[] = { f->env_home, f->env_url, f->env_cfg, "OCCOPUS_LOG_LEVEL=warn", NULL };
+	int rc = occo_test_run(f->dir, argv, env, out, err);
+
+	free(path);
+	return rc;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = occo_calloc(1, sizeof(*f));
+	char *nodes, *script, *path, *out, *err;
+
+	if (!occo_test_have_program("busybox")) {
+		fprintf(stderr, "skipped: busybox is not installed\n");
+		exit(OCCO_TEST_SKIP);
+	}
+	if (occo_test_redis_start(&f->redis) < 0)
+		return -1;
+	f->dir = occo_test_tmpdir("health");
+	f->www = occo_asprintf("%s/www", f->dir);
+	path = occo_asprintf("%s/cgi-bin", f->www);
+	mkdir(f->www, 0755);
+	mkdir(path, 0755);
+	free(path);
+	path = occo_asprintf("%s/down", f->dir);
+	mkdir(path, 0755);
+	free(path);
+	script = occo_asprintf("#!/bin/sh\n"
+			       "if [ -e '%s/down/'\"$QUERY_STRING\" ]; then\n"
+			       "  printf 'HTTP/1.1 503 Down\\r\\n\\r\\n'\n"
+			       "else\n"
+			       "  printf 'HTTP/1.1 200 OK\\r\\n\\r\\n'\n"
+			       "fi\n",
+			       f->dir);
+	occo_test_write_file(f->www, "cgi-bin/h", script);
+	free(script);
+	path = occo_asprintf("%s/cgi-bin/h", f->www);
+	chmod(path, 0755);
+	free(path);
+	if (occo_test_httpd_start(&f->httpd, NULL, "127.0.0.1", 0, f->www) < 0)
+		return -1;
+	nodes = occo_asprintf("'node_def:w':\n"
+			      "  - resource: {type: dummy}\n"
+			      "    health_check:\n"
+			      "      urls: ['http://127.0.0.1:%d/cgi-bin/h?{{ node_id }}']\n"
+			      "      timeout: 1\n",
+			      f->httpd.port);
+	occo_test_write_file(f->dir, "nodes.yaml", nodes);
+	free(nodes);
+	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
+	f->env_home = occo_asprintf("HOME=%s", f->dir);
+	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
+	f->env_cfg = occo_strdup("OCCOPUS_CONFIG_PATH=");
+	f->rc = redisConnectUnix(f->redis.sock);
+	if (run(f, &out, &err, "import", "nodes.yaml", NULL) != 0) {
+		fprintf(stderr, "import failed: %s%s", out, err);
+		return -1;
+	}
+	free(out);
+	free(err);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	redisFree(f->rc);
+	occo_test_httpd_stop(&f->httpd);
+	occo_test_redis_stop(&f->redis);
+	occo_test_rmtree(f->dir);
+	free(f->dir);
+	free(f->www);
+	free(f->env_home);
+	free(f->env_url);
+	free(f->env_cfg);
+	free(f);
+	return 0;
+}
+
+static char *build(struct fx *f)
+{
+	char *out, *err, *id, *end;
+
+	if (run(f, &out, &err, "build", "infra.yaml", NULL) != 0)
+		fail_msg("build failed:\n%s%s", out, err);
+	for (end = out + strlen(out); end > out && end[-1] == '\n'; end--)
+		;
+	*end = '\0';
+	id = occo_strdup(strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
+	assert_true(occo_uuid_valid(id));
+	free(out);
+	free(err);
+	return id;
+}
+
+/* The records: {node_id: record}. */
+static json_t *records(struct fx *f, const char *id)
+{
+	redisReply *r = redisCommand(f->rc, "HGETALL occo:{%s}:nodes", id);
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; r && i + 1 < r->elements; i += 2)
+		json_object_set_new(o, r->element[i]->str,
+				    json_loads(r->element[i + 1]->str, 0, NULL));
+	freeReplyObject(r);
+	return o;
+}
+
+static long long hlen(struct fx *f, const char *key_fmt, const char *id)
+{
+	redisReply *r = redisCommand(f->rc, key_fmt, id);
+	long long n = r ? r->integer : -1;
+
+	freeReplyObject(r);
+	return n;
+}
+
+/* Mark an instance's service down (1) or up (0). */
+static void mark(struct fx *f, const char *node_id, int down)
+{
+	char *rel = occo_asprintf("down/%s", node_id), *path = occo_asprintf("%s/%s", f->dir, rel);
+
+	if (down)
+		occo_test_write_file(f->dir, rel, "");
+	else
+		unlink(path);
+	free(rel);
+	free(path);
+}
+
+/* The names of the events, in order, as one string "a b c". */
+static char *events(struct fx *f, const char *id)
+{
+	redisReply *r = redisCommand(f->rc, "XRANGE occo:{%s}:events - +", id);
+	size_t i, n = 0;
+	char *s = occo_calloc(1, 65536);
+
+	for (i = 0; r && i < r->elements; i++)
+		n += (size_t)snprintf(s + n, 65536 - n, "%s ",
+				      r->element[i]->element[1]->element[1]->str);
+	freeReplyObject(r);
+	return s;
+}
+
+/*
+ * Run maintenance passes (each a run of occopus-maintain) until cond holds or 20 s pass; the
+ * stderr of all of them is appended to *log.
+ */
+static int maintain_until(struct fx *f, const char *id, int (*cond)(struct fx *, const char *),
+			  char **log)
+{
+	uint64_t end = occo_clock_now_ms() + 20000;
+	size_t n = 0;
+
+	*log = occo_calloc(1, 1);
+	while (occo_clock_now_ms() < end) {
+		char *out, *err;
+
+		run(f, &out, &err, "maintain", "-i", id);
+		*log = occo_realloc(*log, n + strlen(err) + 1);
+		memcpy(*log + n, err, strlen(err) + 1);
+		n += strlen(err);
+		free(out);
+		free(err);
+		if (cond(f, id))
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+
+static char victim[64];
+
+/* The marked instance is gone, and four instances are ready again. */
+static int replaced(struct fx *f, const char *id)
+{
+	json_t *recs = records(f, id), *rec;
+	const char *k;
+	int ready = 0;
+
+	json_object_foreach (recs, k, rec)
+		ready += !strcmp(json_string_value(json_object_get(rec, "state")), "ready");
+	ready = ready == 4 && !json_object_get(recs, victim);
+	json_decref(recs);
+	return ready;
+}
+
+static void test_health__failing_instance_is_replaced(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *log, *ev, want[256];
+	json_t *recs = records(f, id);
+	void *it = json_object_iter(recs);
+
+	assert_int_equal(json_object_size(recs), 4);
+	snprintf(victim, sizeof(victim), "%s", json_object_iter_key(it));
+	json_decref(recs);
+	mark(f, victim, 1);
+	assert_true(maintain_until(f, id, replaced, &log));
+	/* the pass that replaced it said why, in the probe's words */
+	snprintf(want, sizeof(want),
+		 "health check failing for more than 1 s: url http://127.0.0.1:%d/cgi-bin/h: HTTP "
+		 "503",
+		 f->httpd.port);
+	if (!strstr(log, want))
+		fail_msg("the log does not say '%s':\n%s", want, log);
+	assert_non_null(strstr(log, victim));
+	assert_int_equal(hlen(f, "HLEN occo:dummycloud:{%s}:nodes", id), 4);
+	assert_int_equal(hlen(f, "HLEN occo:{%s}:health", id), 0);
+	ev = events(f, id);
+	assert_non_null(strstr(ev, "nodefailed"));
+	assert_non_null(strstr(ev, "nodedropping"));
+	assert_null(strstr(ev, "replacementsuppressed"));
+	free(ev);
+	free(log);
+	free(id);
+}
+
+/* Three of four are failed (health), none was replaced. */
+static int kept_failed(struct fx *f, const char *id)
+{
+	json_t *recs = records(f, id), *rec;
+	const char *k;
+	int failed = 0;
+
+	json_object_foreach (recs, k, rec)
+		failed += json_is_true(json_object_get(rec, "health_failed"));
+	json_decref(recs);
+	return failed == 3;
+}
+
+static int all_ready(struct fx *f, const char *id)
+{
+	json_t *recs = records(f, id), *rec;
+	const char *k;
+	int ready = 0;
+
+	json_object_foreach (recs, k, rec)
+		ready += !strcmp(json_string_value(json_object_get(rec, "state")), "ready");
+	json_decref(recs);
+	return ready == 4 && hlen(f, "HLEN occo:{%s}:health", id) == 0;
+}
+
+static void test_health__guard_keeps_most_failing_at_once(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *log, *ev, *out, *err;
+	json_t *recs = records(f, id), *before = json_object(), *rec;
+	const char *k;
+	int n = 0;
+
+	json_object_foreach (recs, k, rec) {
+		json_object_set_new(before, k, json_true());
+		if (n++ < 3)
+			mark(f, k, 1); /* a partition: three of four unreachable at once */
+	}
+	json_decref(recs);
+	assert_true(maintain_until(f, id, kept_failed, &log));
+	/* one more pass: still nothing replaced */
+	assert_int_equal(run(f, &out, &err, "maintain", "-i", id), 0);
+	assert_non_null(strstr(err, "replacement of failed instances suppressed"));
+	assert_non_null(strstr(err, "3 of 4 instances failed their health checks at once"));
+	free(out);
+	free(err);
+	recs = records(f, id);
+	assert_int_equal(json_object_size(recs), 4);
+	json_object_foreach (recs, k, rec)
+		assert_non_null(json_object_get(before, k)); /* the same instances */
+	json_decref(recs);
+	assert_int_equal(hlen(f, "HLEN occo:dummycloud:{%s}:nodes", id), 4);
+	ev = events(f, id);
+	assert_non_null(strstr(ev, "replacementsuppressed"));
+	assert_null(strstr(ev, "nodedropping"));
+	free(ev);
+	free(log);
+
+	/* the partition heals: the same instances are ready again */
+	json_object_foreach (before, k, rec)
+		mark(f, k, 0);
+	assert_true(maintain_until(f, id, all_ready, &log));
+	recs = records(f, id);
+	json_object_foreach (recs, k, rec)
+		assert_non_null(json_object_get(before, k));
+	json_decref(recs);
+	json_decref(before);
+	free(log);
+	free(id);
+}
+
+/* Four instances, none of the three marked ones left. */
+static int marked_gone(struct fx *f, const char *id)
+{
+	json_t *recs = records(f, id), *rec;
+	const char *k;
+	int ok = json_object_size(recs) == 4;
+
+	json_object_foreach (recs, k, rec) {
+		char *path = occo_asprintf("%s/down/%s", f->dir, k);
+
+		ok &= access(path, F_OK) != 0 &&
+		      !strcmp(json_string_value(json_object_get(rec, "state")), "ready");
+		free(path);
+	}
+	json_decref(recs);
+	return ok;
+}
+
+static void test_health__guard_share_is_a_setting(void **state)
+{
+	struct fx *f = *state;
+	char *id = build(f), *log;
+	json_t *recs = records(f, id), *rec;
+	const char *k;
+	int n = 0;
+
+	occo_test_write_file(f->dir, "occopus_config.yaml",
+			     "health_checks:\n  max_failed_share: 0.9\n");
+	free(f->env_cfg);
+	f->env_cfg = occo_asprintf("OCCOPUS_CONFIG_PATH=%s/occopus_config.yaml", f->dir);
+	json_object_foreach (recs, k, rec)
+		if (n++ < 3)
+			mark(f, k, 1);
+	json_decref(recs);
+	/* three of four is not more than 90%: they are replaced */
+	assert_true(maintain_until(f, id, marked_gone, &log));
+	assert_null(strstr(log, "suppressed"));
+	free(log);
+	free(id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_health__failing_instance_is_replaced, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_health__guard_keeps_most_failing_at_once,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health__guard_share_is_a_setting, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
