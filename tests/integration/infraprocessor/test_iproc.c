@@ -58,6 +58,7 @@ static void answer(uv_timer_t *t)
 		size_t n = 0;
 
 		json_object_foreach (f->instances, id, x) {
+			memset(&v[n], 0, sizeof(v[n]));
 			v[n].instance_id = id;
 			v[n].token = json_string_value(json_object_get(x, "token"));
 			v[n].state = json_string_value(json_object_get(x, "state"));
