@@ -39,6 +39,7 @@ struct op {
 	char *token;
 	char *endpoint;
 	uint64_t deadline;
+	uint64_t timeout_ms; /* the creation deadline, from now */
 	struct iproc_resolved res;
 	iproc_node_fn cb;
 	void *ud;
@@ -486,7 +487,7 @@ static void op_checked(const struct hc_result *res, const struct occo_err *err, 
 		op_finish(op, &e);
 	} else if (occo_clock_now_ms() >= op->deadline) {
 		occo_err_set(&e, OCCO_ETIMEDOUT, "node '%s': not ready after %u s: %s", op->name,
-			     in->o.create_timeout_ms / 1000, res->message);
+			     (unsigned)(op->timeout_ms / 1000), res->message);
 		fail_op(op, &e);
 	} else {
 		op->waiting = 1; /* look again at the next poll */
@@ -607,7 +608,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		} else if (now >= op->deadline) {
 			set_state(rec, "failed");
 			occo_err_set(&err, OCCO_ETIMEDOUT, "node '%s': not ready after %u s",
-				     op->name, in->o.create_timeout_ms / 1000);
+				     op->name, (unsigned)(op->timeout_ms / 1000));
 			json_object_set_new(rec, "error", json_string(err.msg));
 			store(in, op->node_id, "nodefailed", NULL, NULL);
 			op_finish(op, &err);
@@ -793,7 +794,16 @@ int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb
 	if (rc < 0)
 		goto fail;
 	op->endpoint = in->cloud->endpoint_key(in->cloud->impl, op->res.resource);
-	op->deadline = occo_clock_now_ms() + in->o.create_timeout_ms;
+	{
+		/* the definition's own create_timeout (seconds), else the program's */
+		const json_t *t = json_object_get(
+			json_array_get(json_object_get(in->defs, type), op->res.def_index),
+			"create_timeout");
+
+		op->timeout_ms = json_integer_value(t) > 0 ? (uint64_t)json_integer_value(t) * 1000
+							   : in->o.create_timeout_ms;
+	}
+	op->deadline = occo_clock_now_ms() + op->timeout_ms;
 	rec = json_pack("{s:s,s:s,s:s,s:I,s:O,s:s,s:n,s:[],s:s,s:I}", "node_id", op->node_id,
 			"name", name, "type", type, "def_index", (json_int_t)op->res.def_index,
 			"resource", op->res.resource, "token", op->token, "instance_id",

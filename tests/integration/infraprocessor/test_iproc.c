@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "testutil.h"
+#include "occo/util/clock.h"
 #include "occo/infobroker/batch.h"
 #include "occo/infraprocessor/iproc.h"
 #include "occo/util/alloc.h"
@@ -295,6 +296,33 @@ static void test_iproc_create_node__deadline(void **state)
 	assert_true(f->fake.lists >= 2);
 }
 
+/* A definition's create_timeout wins over the program's (fake clock: nothing sleeps). */
+static void test_iproc_create_node__deadline_of_the_definition(void **state)
+{
+	struct fx *f = *state;
+	struct iproc_opts o = { .poll_ms = 10, .create_timeout_ms = 600000 };
+	json_t *defs = json_loads(defs_text, 0, NULL);
+
+	json_object_set_new(json_array_get(json_object_get(defs, "db_t"), 0), "create_timeout",
+			    json_integer(2));
+	occo_clock_fake_set(1000000, 1700000000000ull);
+	f->fake.new_state = "pending";
+	assert_int_equal(iproc_infra_open(&f->loop, &f->cloud, f->batch, NULL, &o,
+					  json_loads(desc_text, 0, NULL), json_object(), defs,
+					  &f->in, NULL),
+			 0);
+	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
+	while (f->fake.lists < 3)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(f->called, 0); /* 600 s would be long: still waiting */
+	occo_clock_fake_advance(2001);
+	run_until(f, 1);
+	occo_clock_fake_clear();
+	assert_true(f->failed);
+	assert_int_equal(f->err.code, OCCO_ETIMEDOUT);
+	assert_non_null(strstr(f->err.msg, "not ready after 2 s"));
+}
+
 static void test_iproc_create_node__errors_before_anything_starts(void **state)
 {
 	struct fx *f = *state;
@@ -392,6 +420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_iproc_create_node__failure_carries_the_cloud_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iproc_create_node__deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iproc_create_node__deadline_of_the_definition,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_iproc_create_node__errors_before_anything_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iproc_drop_node__removes_record_and_instance,
