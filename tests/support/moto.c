@@ -301,3 +301,105 @@ char *occo_test_moto_ami(const struct occo_test_moto *m)
 	free(body);
 	return id;
 }
+
+static const char *tag_of(const struct occo_xml_node *it, const char *key)
+{
+	const struct occo_xml_node *t;
+
+	for (t = occo_xml_find(it, "tagSet/item"); t; t = occo_xml_next(t))
+		if (!strcmp(occo_xml_text(t, "key") ? occo_xml_text(t, "key") : "", key))
+			return occo_xml_text(t, "value");
+	return NULL;
+}
+
+json_t *occo_test_moto_instances(const struct occo_test_moto *m, const char *infra_id)
+{
+	char *form =
+		occo_asprintf("Action=DescribeInstances&Filter.1.Name=tag%%3Aoccopus%%3Ainfra_id"
+			      "&Filter.1.Value.1=%s",
+			      infra_id);
+	const struct occo_xml_node *r, *it, *g;
+	json_t *out = json_array();
+	struct occo_xml *x;
+	char *body = NULL;
+
+	if (occo_test_moto_ec2(m, form, &body) == 200 &&
+	    occo_xml_parse(body, strlen(body), &x, NULL) == 0) {
+		for (r = occo_xml_find(occo_xml_root(x), "reservationSet/item"); r;
+		     r = occo_xml_next(r)) {
+			for (it = occo_xml_find(r, "instancesSet/item"); it;
+			     it = occo_xml_next(it)) {
+				json_t *groups = json_array();
+
+				for (g = occo_xml_find(it, "groupSet/item"); g;
+				     g = occo_xml_next(g))
+					json_array_append_new(
+						groups, json_string(occo_xml_text(g, "groupId")));
+				json_array_append_new(
+					out,
+					json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}",
+						  "id", occo_xml_text(it, "instanceId"), "dns",
+						  occo_xml_text(it, "dnsName"), "state",
+						  occo_xml_text(it, "instanceState/name"), "token",
+						  tag_of(it, "occopus:token"), "node",
+						  tag_of(it, "occopus:node_name"), "key_name",
+						  occo_xml_text(it, "keyName"), "subnet_id",
+						  occo_xml_text(it, "subnetId"), "groups", groups));
+			}
+		}
+		occo_xml_free(x);
+	}
+	free(body);
+	free(form);
+	return out;
+}
+
+static int b64_value(char c)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c ? strchr(tab, c) : NULL;
+
+	return p ? (int)(p - tab) : -1;
+}
+
+char *occo_test_moto_user_data(const struct occo_test_moto *m, const char *instance_id)
+{
+	char *form = occo_asprintf("Action=DescribeInstanceAttribute&InstanceId=%s"
+				   "&Attribute=userData",
+				   instance_id);
+	char *body = NULL, *b64 = NULL, *out = NULL, *o;
+	unsigned long acc = 0;
+	int bits = 0, v;
+	const char *p;
+
+	if (occo_test_moto_ec2(m, form, &body) == 200)
+		b64 = occo_test_xml_text(body, "value");
+	if (b64) {
+		out = o = occo_malloc(strlen(b64) + 1);
+		for (p = b64; *p && *p != '='; p++) {
+			if ((v = b64_value(*p)) < 0)
+				continue;
+			acc = (acc << 6) | (unsigned long)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				*o++ = (char)((acc >> bits) & 0xff);
+			}
+		}
+		*o = '\0';
+	}
+	free(b64);
+	free(body);
+	free(form);
+	return out;
+}
+
+int occo_test_moto_terminate(const struct occo_test_moto *m, const char *instance_id)
+{
+	char *form = occo_asprintf("Action=TerminateInstances&InstanceId.1=%s", instance_id);
+	int rc = occo_test_moto_ec2(m, form, NULL);
+
+	free(form);
+	return rc == 200 ? 0 : -1;
+}

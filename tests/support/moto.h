@@ -57,6 +57,18 @@ char *occo_test_xml_text(const char *body, const char *name);
  */
 char *occo_test_moto_ami(const struct occo_test_moto *m);
 
+/*
+ * The instances tagged with an infrastructure id (occopus:infra_id), in any state, as a JSON
+ * array of {id, dns, state, token, node, key_name, subnet_id, groups: [ids]} (new reference).
+ */
+json_t *occo_test_moto_instances(const struct occo_test_moto *m, const char *infra_id);
+
+/* The user data of an instance, decoded (malloc'd), or NULL when it has none. */
+char *occo_test_moto_user_data(const struct occo_test_moto *m, const char *instance_id);
+
+/* Terminate an instance through the EC2 API, as a user would behind the orchestrator's back. */
+int occo_test_moto_terminate(const struct occo_test_moto *m, const char *instance_id);
+
 /* Requests moto_server has logged so far (its POSTs: the API calls made to it). */
 long occo_test_moto_requests(const struct occo_test_moto *m);
 
