@@ -566,7 +566,8 @@ static void lookup_done(struct call *c)
 			}
 		}
 		if (job->kind == J_CREATE && found) {
-			OCCO_DEBUG("ec2 instance found by its token", OCCO_KV("token", token),
+			OCCO_DEBUG("ec2 instance found by its token",
+				   OCCO_KV("node_id", rh_req_node(job->req)->node_id),
 				   OCCO_KV("instance", found->id));
 			job_created(job, found->id);
 		} else if (job->kind == J_CREATE) {
@@ -657,7 +658,7 @@ static void run_done(struct call *c, struct occo_http_response *resp)
 		job_fail(job, &e, 0);
 	} else {
 		OCCO_DEBUG("ec2 instance created", OCCO_KV("instance", c->insts.v[0].id),
-			   OCCO_KV("token", job->req ? rh_req_node(job->req)->token : ""));
+			   OCCO_KV("node_id", job->req ? rh_req_node(job->req)->node_id : ""));
 		job_created(job, c->insts.v[0].id);
 	}
 	call_done(c);
@@ -747,8 +748,16 @@ static char *tag_text(const json_t *v)
 		return occo_strdup(json_string_value(v));
 	if (json_is_integer(v))
 		return occo_asprintf("%lld", (long long)json_integer_value(v));
-	if (json_is_real(v))
-		return occo_asprintf("%.17g", json_real_value(v));
+	if (json_is_real(v)) {
+		/* the shortest text that reads back the same: 0.1, not 0.10000000000000001 */
+		double x = json_real_value(v);
+		char *t = occo_asprintf("%.15g", x);
+
+		if (strtod(t, NULL) == x)
+			return t;
+		free(t);
+		return occo_asprintf("%.17g", x);
+	}
 	return occo_strdup(json_is_true(v) ? "true" : "false");
 }
 

@@ -182,9 +182,10 @@ static int teardown(void **state)
 /* The resource section of a test node. */
 static json_t *resource(struct fx *f)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}}", "type", "ec2", "endpoint",
-			 moto.url, "regionname", OCCO_TEST_MOTO_REGION, "image_id", f->ami,
-			 "instance_type", "t2.micro", "tags", "team", "blue", "n", 3);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:f, s:b}}", "type", "ec2",
+			 "endpoint", moto.url, "regionname", OCCO_TEST_MOTO_REGION, "image_id",
+			 f->ami, "instance_type", "t2.micro", "tags", "team", "blue", "n", 3,
+			 "ratio", 0.1, "on", 1);
 }
 
 static struct rh_node node(struct fx *f, const json_t *res, const char *token)
@@ -351,11 +352,13 @@ static void test_ec2__create_list_drop(void **state)
 			{ "occopus:token", "occo-tok-1" },
 			{ "team", "blue" },
 			{ "n", "3" },
+			{ "ratio", "0.1" },
+			{ "on", "true" },
 			{ "Name", "occopus-3f2a0000-vm-node-id-" },
 		};
 		size_t k;
 
-		assert_int_equal(json_array_size(keys), 7);
+		assert_int_equal(json_array_size(keys), 9);
 		for (k = 0; k < sizeof(want_tags) / sizeof(want_tags[0]); k++) {
 			for (i = 0; i < json_array_size(keys); i++)
 				if (!strcmp(json_string_value(json_array_get(keys, i)),
