@@ -6,12 +6,14 @@
 #
 #   tests/bench/ec2.sh [N]          default: 500
 #   BUILD=build-release (the build tree with the programs)
-#   SINGLE=100 (how many single-node infrastructures the one-at-a-time rows build and destroy)
+#   SINGLE=100 (nodes of the one-at-a-time rows; their figures are per node, so they compare)
 #
 # Rows:
 #   flat     one node with min = max = N: the engine creates them concurrently, the handler
 #            shares token lookups and terminations between them
-#   chain    N nodes, each depending on the one before: created one at a time by one build
+#   chain    SINGLE nodes, each depending on the one before: created one at a time by one
+#            build (each level's poll lists every instance so far: quadratic in moto, hence
+#            not N)
 #   single   SINGLE infrastructures of one node, each built and then destroyed by its own
 #            program run, one after another (what a user scripting Occopus would do)
 set -euo pipefail
@@ -39,28 +41,35 @@ url=http://127.0.0.1:$port/
 for _ in $(seq 200); do curl -sf "${url}moto-api/" >/dev/null && break; sleep 0.05; done
 for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-# the IAM key (the 3 calls moto does not check), then every call is signed with it
-iam=(curl -sS --aws-sigv4 aws:amz:us-east-1:iam --user boot:boot -X POST "$url"
-	-H 'Content-Type: application/x-www-form-urlencoded')
-"${iam[@]}" --data 'Action=CreateUser&UserName=bench&Version=2010-05-08' >/dev/null
-"${iam[@]}" --data-urlencode 'PolicyDocument={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}' \
-	--data 'Action=PutUserPolicy&UserName=bench&PolicyName=all&Version=2010-05-08' >/dev/null
-key=$("${iam[@]}" --data 'Action=CreateAccessKey&UserName=bench&Version=2010-05-08')
-ak=$(sed -n 's|.*<AccessKeyId>\([^<]*\)<.*|\1|p' <<<"$key")
-sk=$(sed -n 's|.*<SecretAccessKey>\([^<]*\)<.*|\1|p' <<<"$key")
-ami=$(curl -sS --aws-sigv4 aws:amz:us-east-1:ec2 --user "$ak:$sk" -X POST "$url" \
-	-H 'Content-Type: application/x-www-form-urlencoded' \
-	--data 'Action=DescribeImages&Filter.1.Name=name&Filter.1.Value.1=amzn-ami-hvm-%2A-x86_64-gp2&Version=2016-11-15' |
-	grep -o '<imageId>[^<]*' | head -1 | cut -d'>' -f2)
-
 export HOME=$work OCCOPUS_REDIS_URL=unix://$work/redis.sock OCCOPUS_CONFIG_PATH= OCCOPUS_LOG_LEVEL=warn
 cd "$work"
 mkdir -p .occopus
-printf 'resource:\n  - type: ec2\n    auth_data: {accesskey: %s, secretkey: %s}\n' "$ak" "$sk" >.occopus/auth_data.yaml
-chmod 600 .occopus/auth_data.yaml
-printf "'node_def:vm':\n  - resource: {type: ec2, endpoint: '%s', regionname: us-east-1, image_id: %s, instance_type: t2.micro}\n    health_check: {ping: false}\n" \
-	"$url" "$ami" >nodes.yaml
-"$bin/occopus-import" nodes.yaml >/dev/null
+
+# A clean cloud for each shape (moto's tag filters cost time in the number of instances it
+# holds, terminated ones included): reset, then the IAM key from the 3 calls moto does not
+# check, in auth_data.yaml; every later call is signed with it.
+fresh() {
+	local iam=(curl -sS --aws-sigv4 aws:amz:us-east-1:iam --user boot:boot -X POST "$url"
+		-H 'Content-Type: application/x-www-form-urlencoded') key ak sk
+	curl -sS -X POST "${url}moto-api/reset" >/dev/null
+	curl -sS -X POST "${url}moto-api/reset-auth" -H 'Content-Type: text/plain' --data 3 >/dev/null
+	"${iam[@]}" --data 'Action=CreateUser&UserName=bench&Version=2010-05-08' >/dev/null
+	"${iam[@]}" --data-urlencode 'PolicyDocument={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}' \
+		--data 'Action=PutUserPolicy&UserName=bench&PolicyName=all&Version=2010-05-08' >/dev/null
+	key=$("${iam[@]}" --data 'Action=CreateAccessKey&UserName=bench&Version=2010-05-08')
+	ak=$(sed -n 's|.*<AccessKeyId>\([^<]*\)<.*|\1|p' <<<"$key")
+	sk=$(sed -n 's|.*<SecretAccessKey>\([^<]*\)<.*|\1|p' <<<"$key")
+	printf 'resource:\n  - type: ec2\n    auth_data: {accesskey: %s, secretkey: %s}\n' "$ak" "$sk" \
+		>.occopus/auth_data.yaml
+	chmod 600 .occopus/auth_data.yaml
+	ami=$(curl -sS --aws-sigv4 aws:amz:us-east-1:ec2 --user "$ak:$sk" -X POST "$url" \
+		-H 'Content-Type: application/x-www-form-urlencoded' \
+		--data 'Action=DescribeImages&Filter.1.Name=name&Filter.1.Value.1=amzn-ami-hvm-%2A-x86_64-gp2&Version=2016-11-15' |
+		grep -o '<imageId>[^<]*' | head -1 | cut -d'>' -f2)
+	printf "'node_def:vm':\n  - resource: {type: ec2, endpoint: '%s', regionname: us-east-1, image_id: %s, instance_type: t2.micro}\n    health_check: {ping: false}\n" \
+		"$url" "$ami" >nodes.yaml
+	"$bin/occopus-import" nodes.yaml >/dev/null
+}
 
 calls() { grep -c '"POST / HTTP' "$work/moto.log" || true; }
 
@@ -85,12 +94,14 @@ measure() {
 
 printf "%-8s %-7s %6s %9s %9s %9s %9s\n" step shape nodes wall_s s/node api_calls calls/node
 
+fresh
 printf 'user_id: bench\ninfra_name: flat\nnodes:\n  - {name: vm, type: vm, scaling: {min: %d, max: %d}}\n' "$n" "$n" >flat.yaml
 measure build flat "$n" "$bin/occopus-build" flat.yaml
 id=$(tail -1 out.txt)
 measure destroy flat "$n" "$bin/occopus-destroy" -i "$id"
 
-python3 - "$n" >chain.yaml <<'PY'
+fresh
+python3 - "$single" >chain.yaml <<'PY'
 import sys
 n = int(sys.argv[1])
 print("user_id: bench\ninfra_name: chain\nnodes:")
@@ -100,10 +111,11 @@ print("dependencies:")
 for i in range(1, n):
     print(f"  - [vm{i}, vm{i - 1}]")
 PY
-measure build chain "$n" "$bin/occopus-build" chain.yaml
+measure build chain "$single" "$bin/occopus-build" chain.yaml
 id=$(tail -1 out.txt)
-measure destroy chain "$n" "$bin/occopus-destroy" -i "$id"
+measure destroy chain "$single" "$bin/occopus-destroy" -i "$id"
 
+fresh
 printf 'user_id: bench\ninfra_name: single\nnodes:\n  - {name: vm, type: vm}\n' >single.yaml
 ids=()
 before=$(calls)

@@ -229,7 +229,10 @@ static void queue_drain(struct jobq *q)
 
 /* ---- completing requests ---- */
 
-/* Take the job's request for completion, dropping its reference; NULL if already done. */
+/*
+ * Take the job's request to complete it (NULL if it was completed already); the caller then
+ * drops the request's reference.
+ */
 static struct rh_req *job_take(struct job *job)
 {
 	struct rh_req *req = job->req;
