@@ -75,6 +75,7 @@ static void test_rh_plugin__registry(void **state)
 	assert_null(s[9]);
 	assert_null(rh_plugin("nope"));
 	assert_non_null(rh_plugin("dummy")->create);
+	assert_non_null(rh_plugin("ec2")->create);
 	assert_null(rh_plugin("azure_vm")->create);
 }
 
@@ -99,7 +100,14 @@ static void test_rh_create__refused_at_once(void **state)
 		{ "{\"type\":\"nope\"}", OCCO_EINVAL,
 		  "unknown resource type 'nope' (known: ec2, nova, azure_vm, azure_aci" },
 		{ "{\"endpoint\":\"x\"}", OCCO_EINVAL, "no 'type'" },
-		{ "{\"type\":\"ec2\",\"endpoint\":\"e\"}", OCCO_ENOTSUP, "'ec2' is not available" },
+		{ "{\"type\":\"ec2\",\"endpoint\":\"e\"}", OCCO_EINVAL,
+		  "missing required keys 'regionname', 'image_id', 'instance_type' in the 'ec2'" },
+		{ "{\"type\":\"ec2\",\"endpoint\":\"e\",\"regionname\":\"r\",\"image_id\":\"i\","
+		  "\"instance_type\":\"t\",\"tags\":{\"occopus:token\":\"x\"}}",
+		  OCCO_EINVAL, "tag 'occopus:token' of 'tags' is reserved" },
+		{ "{\"type\":\"ec2\",\"endpoint\":\"e\",\"regionname\":\"r\",\"image_id\":\"i\","
+		  "\"instance_type\":\"\",\"tags\":{\"a\":[1]}}",
+		  OCCO_EINVAL, "'instance_type' must not be empty" },
 		{ "{\"type\":\"dummy\",\"fail_rate\":1.5}", OCCO_EINVAL,
 		  "'fail_rate' must be between 0 and 1" },
 		{ "{\"type\":\"dummy\",\"create_latency_ms\":-1}", OCCO_EINVAL,
