@@ -129,12 +129,17 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	json_array_foreach (dnodes, i, node)
 		json_object_set(by_name, json_string_value(json_object_get(node, "name")), node);
 
-	/* the guard: how many failed their health checks, of how many */
+	/*
+	 * The guard: how many fail their health checks now (past their timeout or not yet: a
+	 * partition makes them fail together, but they cross their timeouts one by one), of how
+	 * many.
+	 */
 	json_object_foreach ((json_t *)nodes, id, rec) {
 		if (upkeep(rec) == ENACT_DROP_UNFINISHED)
 			continue;
 		p.ninstances++;
-		p.nhealth_failed += health_failed(rec);
+		p.nhealth_failed +=
+			health_failed(rec) || json_is_true(json_object_get(rec, "health_failing"));
 	}
 	guard = enact_guard_trips(p.nhealth_failed, p.ninstances,
 				  opts ? opts->max_failed_share : 0);

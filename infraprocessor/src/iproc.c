@@ -21,7 +21,14 @@
 #include "occo/util/log.h"
 
 #define DEFAULT_POLL_MS 1000
-#define FIRST_POLL_MS 20 /* after a change; doubled each quiet poll up to poll_ms */
+#define FIRST_POLL_MS 20 /* the shortest delay between two polls */
+/*
+ * A waiting instance is looked at again after 1/POLL_SHARE of the time it has waited so far
+ * (between FIRST_POLL_MS and poll_ms): the time lost between the moment it is ready and the
+ * moment we see it stays under 1/POLL_SHARE of the cloud's own latency, for a number of polls
+ * that grows only with the logarithm of the wait.
+ */
+#define POLL_SHARE 8
 #define DEFAULT_CREATE_TIMEOUT_MS (600u * 1000u)
 
 enum op_kind { OP_CREATE, OP_DROP };
@@ -40,6 +47,7 @@ struct op {
 	char *endpoint;
 	uint64_t deadline;
 	uint64_t timeout_ms; /* the creation deadline, from now */
+	uint64_t wait_since; /* create: when the cloud accepted it (monotonic ms) */
 	struct iproc_resolved res;
 	iproc_node_fn cb;
 	void *ud;
@@ -60,7 +68,6 @@ struct iproc_infra {
 	const char *infra_id;
 	struct iproc_helpers helpers;
 	uv_timer_t poll;
-	unsigned poll_delay; /* the next poll's delay: short after a change, then growing */
 	int polling; /* a poll is scheduled or lists are out */
 	int lists_out; /* lists of the current poll not answered yet */
 	struct op *ops;
@@ -372,6 +379,7 @@ static void node_of(struct iproc_infra *in, const char *node_id, const json_t *r
 /* ---- the poller ---- */
 
 static void schedule_poll(struct iproc_infra *in, unsigned delay_ms);
+static unsigned next_delay(struct iproc_infra *in);
 
 struct poll_list {
 	struct iproc_infra *in;
@@ -491,7 +499,7 @@ static void op_checked(const struct hc_result *res, const struct occo_err *err, 
 		fail_op(op, &e);
 	} else {
 		op->waiting = 1; /* look again at the next poll */
-		schedule_poll(in, in->o.poll_ms);
+		schedule_poll(in, next_delay(in));
 	}
 	op_unref(op);
 }
@@ -537,7 +545,7 @@ static void configured(const char *state, const struct occo_err *err, void *ud)
 		check_health(op);
 	} else {
 		op->waiting = 1; /* not configured yet: look again at the next poll */
-		schedule_poll(in, in->o.poll_ms);
+		schedule_poll(in, next_delay(in));
 	}
 	op_unref(op);
 }
@@ -592,7 +600,6 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			if (found->published)
 				json_object_set(rec, "published", (json_t *)found->published);
 			view_changed(in);
-			in->poll_delay = FIRST_POLL_MS;
 			running(op);
 		} else if (found &&
 			   (!strcmp(found->state, "failed") || !strcmp(found->state, "shutdown"))) {
@@ -627,13 +634,19 @@ static int any_waiting(const struct iproc_infra *in)
 	return 0;
 }
 
-/* The delay before the next poll: short after a change, doubling while nothing happens. */
+/* The delay before the next poll: a share of the shortest wait so far (POLL_SHARE). */
 static unsigned next_delay(struct iproc_infra *in)
 {
-	unsigned d = in->poll_delay ? in->poll_delay : FIRST_POLL_MS;
+	uint64_t now = occo_clock_now_ms(), youngest = UINT64_MAX, d;
+	const struct op *op;
 
-	in->poll_delay = d * 2 < in->o.poll_ms ? d * 2 : in->o.poll_ms;
-	return d;
+	for (op = in->ops; op; op = op->next)
+		if (op->kind == OP_CREATE && op->waiting && now - op->wait_since < youngest)
+			youngest = now - op->wait_since;
+	d = youngest == UINT64_MAX ? in->o.poll_ms : youngest / POLL_SHARE;
+	if (d < FIRST_POLL_MS)
+		d = FIRST_POLL_MS;
+	return d < in->o.poll_ms ? (unsigned)d : in->o.poll_ms;
 }
 
 static void poll_listed(const struct iproc_seen *v, size_t n, const struct occo_err *err, void *ud)
@@ -728,8 +741,8 @@ static void created(const char *instance_id, const struct occo_err *err, void *u
 		set_state(rec, "pending");
 		store(in, op->node_id, NULL, NULL, NULL);
 		op->waiting = 1;
+		op->wait_since = occo_clock_now_ms();
 		/* the first look at once: fast clouds are ready by then */
-		in->poll_delay = FIRST_POLL_MS;
 		schedule_poll(in, 0);
 	}
 	op_unref(op);
@@ -976,6 +989,12 @@ static void refresh_checked(const struct hc_result *res, const struct occo_err *
 	if (!err && !in->closed && rec &&
 	    !strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "ready")) {
 		st = health_apply(in, rc->node_id, rec, res);
+		/* failing, not for long enough to be failed yet: what the enactor's guard counts
+		 * too (kept in memory, the health hash has the lasting account) */
+		if (st == HC_PENDING && !res->ok)
+			json_object_set_new(rec, "health_failing", json_true());
+		else
+			json_object_del(rec, "health_failing");
 		if (st == HC_FAILED) {
 			health_failed(in, rc->node_id, res->message, &e);
 		} else if (st == HC_READY && json_object_get(rec, "health_failed")) {

@@ -67,8 +67,10 @@ static int render_text(const char *name, const char *text, const json_t *ctx,
 }
 
 /*
- * A copy of `v` with every string that holds template syntax rendered. `path` names where it
- * is for messages ("resource", "resource.endpoint", "attributes.env[2]").
+ * `v` with every string that holds template syntax rendered: a new tree where something was
+ * rendered, else `v` itself (a new reference: a hundred thousand instances of a definition
+ * without templates share one section). `path` names where it is for messages ("resource",
+ * "resource.endpoint", "attributes.env[2]").
  */
 static int render_tree(const json_t *v, const char *path, const json_t *ctx,
 		       const struct occo_tmpl_env *env, json_t **out, struct occo_err *err)
@@ -77,7 +79,7 @@ static int render_tree(const json_t *v, const char *path, const json_t *ctx,
 	const char *k;
 	json_t *x, *copy, *r;
 	size_t i;
-	int rc;
+	int rc, changed = 0;
 
 	if (json_is_string(v)) {
 		struct occo_buf b;
@@ -101,9 +103,12 @@ static int render_tree(const json_t *v, const char *path, const json_t *ctx,
 				json_decref(copy);
 				return rc;
 			}
+			changed |= r != x;
 			json_object_set_new(copy, k, r);
 		}
-		*out = copy;
+		*out = changed ? copy : json_incref((json_t *)v);
+		if (!changed)
+			json_decref(copy);
 		return 0;
 	}
 	if (json_is_array(v)) {
@@ -114,9 +119,12 @@ static int render_tree(const json_t *v, const char *path, const json_t *ctx,
 				json_decref(copy);
 				return rc;
 			}
+			changed |= r != x;
 			json_array_append_new(copy, r);
 		}
-		*out = copy;
+		*out = changed ? copy : json_incref((json_t *)v);
+		if (!changed)
+			json_decref(copy);
 		return 0;
 	}
 	*out = json_incref((json_t *)v);
@@ -286,7 +294,7 @@ int iproc_resolve(const json_t *node, const json_t *defs, const char *node_id,
 		json_object_del(r.contextualisation, "context_template");
 	}
 	if (json_object_get(def, "health_check"))
-		r.health_check = json_deep_copy(json_object_get(def, "health_check"));
+		r.health_check = json_incref(json_object_get(def, "health_check")); /* read only */
 	*out = r;
 	return 0;
 }

@@ -233,6 +233,28 @@ static void test_enact_plan_pass__guard(void **state)
 	assert_int_equal(p.ndrops, 4);
 	assert_int_equal(p.ncreate, 4);
 	enact_plan_release(&p);
+
+	/*
+	 * A partition: one is past its timeout, two more fail within theirs (health_failing),
+	 * the cloud says nothing is wrong. Three of five fail at once: the one is kept.
+	 */
+	json_object_set_new(nodes, "w2", rec("W", "ready", 2));
+	json_object_set_new(nodes, "w3", rec("W", "ready", 3));
+	json_object_set_new(nodes, "w5", rec("W", "ready", 5));
+	json_object_set_new(json_object_get(nodes, "w2"), "health_failing", json_true());
+	json_object_set_new(json_object_get(nodes, "w3"), "health_failing", json_true());
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(p.nhealth_failed, 3);
+	assert_int_equal(json_array_size(p.suppressed), 1);
+	assert_int_equal(p.ndrops, 0);
+	enact_plan_release(&p);
+	/* one failing within its timeout besides the failed one: two of five, replaced */
+	json_object_del(json_object_get(nodes, "w3"), "health_failing");
+	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(json_array_size(p.suppressed), 0);
+	assert_int_equal(p.ndrops, 1);
+	assert_string_equal(p.drops[0].node_id, "w1");
+	enact_plan_release(&p);
 	json_decref(nodes);
 	json_decref(desc);
 }

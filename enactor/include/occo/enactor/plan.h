@@ -11,7 +11,8 @@
  *            token) or `dropping` is dropped again; temp_failed and pending instances count
  *   guard    except instances that failed their health checks (health_failed) when more
  *            than a share (max_failed_share, 0.5) of the infrastructure's instances, and at
- *            least two, did so at once: a network partition looks like that, and replacing
+ *            least two, fail them at once (health_failed, or health_failing: within their
+ *            timeout yet): a network partition looks like that, and replacing
  *            what cannot be reached would not help (and might double the infrastructure when
  *            the partition heals). Those are kept (they count, nothing replaces them), and the
  *            plan lists them in `suppressed`
@@ -88,7 +89,7 @@ struct enact_plan {
 	json_t *warnings; /* messages to log at warning level */
 	/* the guard tripped: the health-failed instances kept (node_ids), else empty */
 	json_t *suppressed;
-	size_t nhealth_failed; /* instances that failed their health checks */
+	size_t nhealth_failed; /* instances failing their health checks (failed or not yet) */
 	size_t ninstances; /* instances of the infrastructure (not being created or dropped) */
 };
 
