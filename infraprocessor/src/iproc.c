@@ -209,27 +209,70 @@ static int has_templates(const json_t *v)
 	return 0;
 }
 
-/* token -> index of the instance in v (a JSON object used as a hash map). */
-static json_t *index_by_token(const struct iproc_seen *v, size_t n)
-{
-	json_t *idx = json_object();
-	size_t i;
+/*
+ * What a list said, found by token or instance id: an open-addressing hash of indexes into v
+ * (16 bytes a slot, against some 200 for a JSON object's member), built for each answer.
+ */
+struct seen_index {
+	const struct iproc_seen *v;
+	size_t mask;
+	const char **keys; /* borrowed from v */
+	size_t *at;
+};
 
-	for (i = 0; i < n; i++) {
-		if (v[i].token)
-			json_object_set_new(idx, v[i].token, json_integer((json_int_t)i));
-		if (v[i].instance_id)
-			json_object_set_new(idx, v[i].instance_id, json_integer((json_int_t)i));
-	}
-	return idx;
+static size_t key_hash(const char *k)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ull;
+	return h ^ (h >> 29);
 }
 
-static const struct iproc_seen *lookup(const json_t *idx, const struct iproc_seen *v,
-				       const char *key)
+static void index_put(struct seen_index *ix, const char *key, size_t i)
 {
-	const json_t *i = key ? json_object_get(idx, key) : NULL;
+	size_t s = key_hash(key) & ix->mask;
 
-	return i ? &v[json_integer_value(i)] : NULL;
+	while (ix->keys[s] && strcmp(ix->keys[s], key))
+		s = (s + 1) & ix->mask;
+	ix->keys[s] = key;
+	ix->at[s] = i;
+}
+
+static void index_build(struct seen_index *ix, const struct iproc_seen *v, size_t n)
+{
+	size_t size = 16, i;
+
+	while (size < 4 * n) /* two keys an instance, at most half full */
+		size *= 2;
+	ix->v = v;
+	ix->mask = size - 1;
+	ix->keys = occo_calloc(size, sizeof(*ix->keys));
+	ix->at = occo_malloc(size * sizeof(*ix->at));
+	for (i = 0; i < n; i++) {
+		if (v[i].token)
+			index_put(ix, v[i].token, i);
+		if (v[i].instance_id)
+			index_put(ix, v[i].instance_id, i);
+	}
+}
+
+static void index_release(struct seen_index *ix)
+{
+	free(ix->keys);
+	free(ix->at);
+}
+
+static const struct iproc_seen *lookup(const struct seen_index *ix, const char *key)
+{
+	size_t s;
+
+	if (!key)
+		return NULL;
+	for (s = key_hash(key) & ix->mask; ix->keys[s]; s = (s + 1) & ix->mask)
+		if (!strcmp(ix->keys[s], key))
+			return &ix->v[ix->at[s]];
+	return NULL;
 }
 
 /* ---- the view getip & co. answer from ---- */
@@ -579,9 +622,10 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		       size_t n)
 {
 	uint64_t now = occo_clock_now_ms();
-	json_t *idx = index_by_token(v, n);
+	struct seen_index idx;
 	struct op *op, *next;
 
+	index_build(&idx, v, n);
 	for (op = in->ops; op; op = next) {
 		const struct iproc_seen *found;
 		json_t *rec;
@@ -591,7 +635,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		if (op->kind != OP_CREATE || !op->waiting || strcmp(op->endpoint, endpoint))
 			continue;
 		rec = record_of(in, op->node_id);
-		found = lookup(idx, v, op->token);
+		found = lookup(&idx, op->token);
 		if (found && !strcmp(found->state, "ready")) {
 			json_object_set(rec, "addresses", (json_t *)found->addresses);
 			if (found->private_address)
@@ -621,7 +665,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			op_finish(op, &err);
 		}
 	}
-	json_decref(idx);
+	index_release(&idx);
 }
 
 static int any_waiting(const struct iproc_infra *in)
@@ -928,19 +972,21 @@ struct refresh_list {
 static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struct iproc_seen *v,
 			  size_t n)
 {
-	json_t *idv, *idx = index_by_token(v, n);
+	struct seen_index idx;
+	json_t *idv;
 	size_t k;
 
+	index_build(&idx, v, n);
 	json_array_foreach (ids, k, idv) {
 		const char *node_id = json_string_value(idv);
 		json_t *rec = record_of(in, node_id);
 		const char *iid = json_string_value(json_object_get(rec, "instance_id"));
 		const char *token = json_string_value(json_object_get(rec, "token"));
 		char old[32] = "";
-		const struct iproc_seen *found = lookup(idx, v, iid);
+		const struct iproc_seen *found = lookup(&idx, iid);
 
 		if (!found)
-			found = lookup(idx, v, token);
+			found = lookup(&idx, token);
 		if (!rec)
 			continue;
 		snprintf(old, sizeof(old), "%s",
@@ -966,7 +1012,7 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)
 			store(in, node_id, NULL, NULL, NULL);
 	}
-	json_decref(idx);
+	index_release(&idx);
 	view_changed(in);
 }
 

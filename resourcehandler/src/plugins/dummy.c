@@ -22,6 +22,7 @@
 
 #include "occo/infobroker/batch.h"
 #include "occo/util/alloc.h"
+#include "occo/util/buf.h"
 #include "occo/util/clock.h"
 #include "occo/util/redis.h"
 #include "../rh_int.h"
@@ -367,15 +368,37 @@ static enum rh_state record_state(const json_t *rec, uint64_t now, const char **
 	return RH_READY;
 }
 
+#define NO_STRING ((size_t)-1)
+
+/*
+ * Copy a string that must outlive the record it came from into `arena` and return its offset
+ * (NO_STRING for NULL): one allocation for the strings of a whole list, so that a list of
+ * 100,000 instances does not keep 100,000 parsed records alive.
+ */
+static size_t keep(struct occo_buf *arena, const char *s)
+{
+	size_t off = arena->len;
+
+	if (!s || occo_buf_append(arena, s, strlen(s) + 1, NULL) < 0)
+		return NO_STRING;
+	return off;
+}
+
+static const char *at(const struct occo_buf *arena, size_t off)
+{
+	return off == NO_STRING ? NULL : occo_buf_str(arena) + off;
+}
+
 static void on_list_reply(struct occo_redis *r, const redisReply *reply, const struct occo_err *err,
 			  void *ud)
 {
 	struct job *job = ud;
 	struct rh_instance *v = NULL;
-	json_t **recs = NULL, **addrs = NULL;
+	json_t **addrs = NULL, *rec;
+	struct occo_buf arena;
 	struct occo_err e;
 	uint64_t now = occo_clock_wall_ms();
-	size_t i, n = 0;
+	size_t i, n = 0, *offs = NULL; /* token and private address of each, in the arena */
 
 	(void)r;
 	if (!job->req) {
@@ -395,28 +418,37 @@ static void on_list_reply(struct occo_redis *r, const redisReply *reply, const s
 	}
 	n = reply->elements / 2;
 	v = occo_calloc(n ? n : 1, sizeof(*v));
-	recs = occo_calloc(n ? n : 1, sizeof(*recs));
 	addrs = occo_calloc(n ? n : 1, sizeof(*addrs));
+	offs = occo_calloc(2 * (n ? n : 1), sizeof(*offs));
+	occo_buf_init(&arena, (size_t)1 << 30);
 	for (i = 0; i < n; i++) {
 		const redisReply *f = reply->element[2 * i], *val = reply->element[2 * i + 1];
-		const char *a;
+		const char *a, *msg = NULL;
 
 		addrs[i] = json_array();
 		v[i].addresses = addrs[i];
 		v[i].instance_id = f->type == REDIS_REPLY_STRING ? f->str : "";
 		v[i].state = RH_UNKNOWN;
+		offs[2 * i] = offs[2 * i + 1] = NO_STRING;
+		rec = NULL;
 		if (val->type != REDIS_REPLY_STRING || val->len > DUMMY_MAX_RECORD ||
-		    !(recs[i] = json_loadb(val->str, val->len, 0, NULL)) ||
-		    !json_is_object(recs[i])) {
+		    !(rec = json_loadb(val->str, val->len, 0, NULL)) || !json_is_object(rec)) {
 			v[i].message = "unreadable record";
+			json_decref(rec);
 			continue;
 		}
-		v[i].token = json_string_value(json_object_get(recs[i], "token"));
-		v[i].state = record_state(recs[i], now, &v[i].message);
-		if ((a = json_string_value(json_object_get(recs[i], "address"))))
+		v[i].state = record_state(rec, now, &msg);
+		v[i].message = msg; /* a constant */
+		offs[2 * i] = keep(&arena, json_string_value(json_object_get(rec, "token")));
+		if ((a = json_string_value(json_object_get(rec, "address"))))
 			json_array_append_new(addrs[i], json_string(a));
-		v[i].private_address =
-			json_string_value(json_object_get(recs[i], "private_address"));
+		offs[2 * i + 1] =
+			keep(&arena, json_string_value(json_object_get(rec, "private_address")));
+		json_decref(rec);
+	}
+	for (i = 0; i < n; i++) {
+		v[i].token = at(&arena, offs[2 * i]);
+		v[i].private_address = at(&arena, offs[2 * i + 1]);
 	}
 	{
 		struct rh_req *req = job->req;
@@ -424,12 +456,11 @@ static void on_list_reply(struct occo_redis *r, const redisReply *reply, const s
 		job->req = NULL;
 		rh_req_listed(req, v, n, NULL, 0);
 	}
-	for (i = 0; i < n; i++) {
-		json_decref(recs[i]);
+	for (i = 0; i < n; i++)
 		json_decref(addrs[i]);
-	}
+	occo_buf_release(&arena);
+	free(offs);
 	free(v);
-	free(recs);
 	free(addrs);
 	job_unref(job);
 }

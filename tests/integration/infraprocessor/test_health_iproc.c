@@ -266,11 +266,11 @@ static json_t *stored(struct fx *f, const char *what, const char *node_id)
 {
 	redisReply *r;
 	json_t *v;
-	int i;
 
 	ib_batch_flush(f->batch);
-	for (i = 0; i < 20; i++)
-		uv_run(&f->loop, UV_RUN_NOWAIT);
+	/* a PING behind the flushed writes on their connection: answered once they are done */
+	assert_int_equal(occo_redis_command_wait(f->r, &r, NULL, "PING"), 0);
+	freeReplyObject(r);
 	r = redisCommand(f->rc, "HGET t:{" ID "}:%s %s", what, node_id);
 	v = r && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
 	freeReplyObject(r);

@@ -258,8 +258,12 @@ static void test_iproc_create_node__records_first_then_ready(void **state)
 		"10.9.0.1:80");
 	/* what Redis holds is what memory holds, once the batch is flushed */
 	ib_batch_flush(f->batch);
-	for (int i = 0; i < 20; i++)
-		uv_run(&f->loop, UV_RUN_NOWAIT);
+	{ /* a PING behind the flushed writes on their connection: answered once they are done */
+		redisReply *ping = NULL;
+
+		assert_int_equal(occo_redis_command_wait(f->r, &ping, NULL, "PING"), 0);
+		freeReplyObject(ping);
+	}
 	rec = stored(f, db_id);
 	assert_non_null(rec);
 	assert_string_equal(json_string_value(json_object_get(rec, "state")), "ready");
