@@ -24,6 +24,7 @@
 #include "occo/api/engine.h"
 #include "occo/infobroker/infra.h"
 #include "occo/api/infra.h"
+#include "occo/util/alloc.h"
 
 #define PROG "occopus-build"
 
@@ -57,7 +58,8 @@ struct build {
 	struct api_app app;
 	struct api_engine e;
 	struct api_infra *inf;
-	json_t *desc;
+	json_t *desc; /* compiled; released once stored (the engine's copy serves afterwards) */
+	char *id;
 	int update, rollback, json;
 	int failed;
 	struct occo_err err;
@@ -67,18 +69,18 @@ struct build {
 
 static const char *infra_id_of(const struct build *b)
 {
-	return json_string_value(json_object_get(b->desc, "infra_id"));
+	return b->id;
 }
 
 static void finish(struct build *b)
 {
 	const json_t *records = b->inf ? iproc_infra_records(b->inf->in) : NULL;
+	const json_t *desc = b->inf ? b->inf->desc : b->desc;
 	int torn_down = b->failed && b->rollback;
 
 	if (b->json) {
 		json_t *empty = json_object();
-		json_t *rep =
-			api_infra_report_json(b->desc, records && !torn_down ? records : empty);
+		json_t *rep = api_infra_report_json(desc, records && !torn_down ? records : empty);
 
 		json_object_set_new(rep, "ok", json_boolean(!b->failed));
 		if (b->failed)
@@ -94,7 +96,7 @@ static void finish(struct build *b)
 		json_decref(empty);
 	} else {
 		if (records && !torn_down)
-			api_infra_report(b->desc, records, stdout);
+			api_infra_report(desc, records, stdout);
 		if (b->failed)
 			api_app_report(&b->app, &b->err);
 		if (!torn_down)
@@ -178,6 +180,8 @@ static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 		return;
 	}
 	b->inf = inf;
+	json_decref(b->desc); /* a second copy of a large description would only take room */
+	b->desc = NULL;
 	if (enact_pass(&inf->ops, inf->desc, inf->scaling, b->e.batch, &o, passed, b, &e) < 0)
 		fail(b, &e);
 }
@@ -303,6 +307,7 @@ int main(int argc, char **argv)
 	}
 	b.json = json;
 	b.desc = desc;
+	b.id = occo_strdup(json_string_value(json_object_get(desc, "infra_id")));
 	rc = api_app_open(&b.app, PROG, &args, &err);
 	if (rc == 0)
 		rc = api_engine_open(&b.app, &b.e, &err);
@@ -312,5 +317,6 @@ int main(int argc, char **argv)
 	api_engine_close(&b.e);
 	api_app_release(&b.app);
 	json_decref(b.desc);
+	free(b.id);
 	return rc;
 }
