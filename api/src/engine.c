@@ -371,10 +371,15 @@ void api_infra_close(struct api_infra *inf)
 
 /* ---- teardown ---- */
 
+/* Drops in flight at once: enough to keep every cloud busy, few enough to bound memory. */
+#define DESTROY_WINDOW 4096
+
 struct destroy {
 	struct api_infra *inf;
 	api_done_fn cb;
 	void *ud;
+	json_t *ids; /* every node_id, started in order */
+	size_t next; /* the first not started */
 	size_t out, failed;
 	struct occo_err err;
 };
@@ -392,6 +397,8 @@ static void destroy_end(struct destroy *d)
 	struct occo_err e;
 	struct api_engine *en = d->inf->e;
 
+	json_decref(d->ids);
+	d->ids = NULL;
 	if (d->failed) {
 		occo_err_prefix(&d->err, "%zu instance%s could not be dropped; the first",
 				d->failed, d->failed == 1 ? "" : "s");
@@ -405,13 +412,34 @@ static void destroy_end(struct destroy *d)
 		destroy_removed(&e, d);
 }
 
+static void destroy_dropped(const char *node_id, const struct occo_err *err, void *ud);
+
+/* Start drops until the window is full or every one is started. */
+static void destroy_more(struct destroy *d)
+{
+	struct occo_err e;
+
+	while (d->out < DESTROY_WINDOW && d->next < json_array_size(d->ids)) {
+		d->out++;
+		if (iproc_drop_node(d->inf->in,
+				    json_string_value(json_array_get(d->ids, d->next++)),
+				    destroy_dropped, d, &e) < 0) {
+			d->out--;
+			if (d->failed++ == 0)
+				occo_err_copy(&d->err, &e);
+		}
+	}
+}
+
 static void destroy_dropped(const char *node_id, const struct occo_err *err, void *ud)
 {
 	struct destroy *d = ud;
 
 	if (err && d->failed++ == 0)
 		occo_err_copy(&d->err, err);
-	if (--d->out == 0)
+	d->out--;
+	destroy_more(d); /* their callbacks come later, never from inside */
+	if (d->out == 0)
 		destroy_end(d);
 }
 
@@ -424,27 +452,17 @@ static void destroy_idle(uv_timer_t *t)
 int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct occo_err *err)
 {
 	struct destroy *d = occo_calloc(1, sizeof(*d));
-	json_t *ids = json_array(), *id, *v;
 	const char *k;
-	size_t i;
+	json_t *v;
 
 	d->inf = inf;
 	d->cb = cb;
 	d->ud = ud;
+	d->ids = json_array();
 	json_object_foreach ((json_t *)iproc_infra_records(inf->in), k, v)
-		json_array_append_new(ids, json_string(k));
+		json_array_append_new(d->ids, json_string(k));
 	d->out = 1; /* held while the drops are started */
-	json_array_foreach (ids, i, id) {
-		struct occo_err e;
-
-		d->out++;
-		if (iproc_drop_node(inf->in, json_string_value(id), destroy_dropped, d, &e) < 0) {
-			d->out--;
-			if (d->failed++ == 0)
-				occo_err_copy(&d->err, &e);
-		}
-	}
-	json_decref(ids);
+	destroy_more(d);
 	if (--d->out == 0) { /* nothing was in flight: finish on the next loop turn */
 		uv_timer_t *t = occo_calloc(1, sizeof(*t));
 
