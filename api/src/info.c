@@ -94,27 +94,17 @@ static json_t *a_defs_all(struct query *q, struct occo_err *err)
 static json_t *a_def(struct query *q, struct occo_err *err)
 {
 	const char *type = arg(q, "node_type"), *fs = arg(q, "filter");
-	json_t *filter = NULL, *cands = NULL, *out = NULL;
+	json_t *filter = NULL, *out = NULL;
 	json_error_t je;
+	size_t i;
 
 	if (fs)
 		filter = json_loads(fs, 0, &je);
-	if (fs && !json_is_object(filter)) {
+	if (fs && !json_is_object(filter))
 		occo_err_set(err, OCCO_EINVAL, "argument 'filter': a JSON object is needed");
-		goto out;
-	}
-	if (!q->defs || !json_array_size(q->defs)) {
-		occo_err_set(err, OCCO_ENOENT, "no node definition of type '%s' is imported", type);
-		goto out;
-	}
-	if (iproc_candidates(type, q->defs, filter, &cands, err) < 0)
-		goto out;
-	out = json_incref(
-		json_array_get(q->defs, (size_t)json_integer_value(json_array_get(
-						cands, (size_t)rand() % json_array_size(cands)))));
-out:
+	else if (iproc_choose(type, q->defs, filter, &i, err) == 0)
+		out = json_incref(json_array_get(q->defs, i));
 	json_decref(filter);
-	json_decref(cands);
 	return out;
 }
 

@@ -215,16 +215,21 @@ static int docker_variables(const json_t *cv, json_t *ctx, const struct occo_tmp
 	return 0;
 }
 
-static int pick(const json_t *candidates, size_t *out, struct occo_err *err)
+int iproc_choose(const char *type, const json_t *defs, const json_t *filter, size_t *index,
+		 struct occo_err *err)
 {
+	json_t *candidates;
 	uint32_t r;
-	int rc = occo_random_bytes(&r, sizeof(r), err);
+	int rc = iproc_candidates(type, defs, filter, &candidates, err);
 
 	if (rc < 0)
 		return rc;
-	*out = (size_t)json_integer_value(
-		json_array_get(candidates, r % json_array_size(candidates)));
-	return 0;
+	rc = occo_random_bytes(&r, sizeof(r), err);
+	if (rc == 0)
+		*index = (size_t)json_integer_value(
+			json_array_get(candidates, r % json_array_size(candidates)));
+	json_decref(candidates);
+	return rc;
 }
 
 int iproc_resolve(const json_t *node, const json_t *defs, const char *node_id,
@@ -234,17 +239,13 @@ int iproc_resolve(const json_t *node, const json_t *defs, const char *node_id,
 	const char *type = json_string_value(json_object_get(node, "type"));
 	struct iproc_resolved r = { 0 };
 	const json_t *def, *ctxz, *cm, *sec;
-	json_t *candidates, *ctx, *attrs = NULL;
+	json_t *ctx, *attrs = NULL;
 	int rc;
 
-	rc = iproc_candidates(type ? type : "?", defs, json_object_get(node, "filter"), &candidates,
-			      err);
+	rc = iproc_choose(type ? type : "?", defs, json_object_get(node, "filter"), &r.def_index,
+			  err);
 	if (rc < 0)
 		return occo_err_prefix(err, "node '%s'", name ? name : "?");
-	rc = pick(candidates, &r.def_index, err);
-	json_decref(candidates);
-	if (rc < 0)
-		return rc;
 	def = json_array_get(defs, r.def_index);
 	ctx = make_context(node, def, node_id);
 	ctxz = json_object_get(def, "contextualisation");

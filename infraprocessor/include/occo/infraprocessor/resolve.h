@@ -43,6 +43,13 @@ int iproc_candidates(const char *type, const json_t *defs, const json_t *filter,
 		     struct occo_err *err);
 
 /*
+ * Choose one of the candidates uniformly at random (OCCOPUS.md 4.8): its index in `defs`.
+ * The errors of iproc_candidates.
+ */
+int iproc_choose(const char *type, const json_t *defs, const json_t *filter, size_t *index,
+		 struct occo_err *err);
+
+/*
  * Resolve `node` (a node of the static description) for the instance `node_id`: choose among
  * `defs` (the definitions of its type) and render. `env` holds the helpers (may be NULL). On
  * success fills *out (released with iproc_resolved_release); errors name the node, the
