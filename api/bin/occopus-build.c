@@ -58,7 +58,7 @@ struct build {
 	struct api_app app;
 	struct api_engine e;
 	struct api_infra *inf;
-	json_t *desc; /* compiled; released once stored (the engine's copy serves afterwards) */
+	json_t *desc; /* compiled; handed to the engine once stored */
 	char *id;
 	int update, rollback, json;
 	int failed;
@@ -180,7 +180,7 @@ static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 		return;
 	}
 	b->inf = inf;
-	json_decref(b->desc); /* a second copy of a large description would only take room */
+	json_decref(b->desc); /* the engine holds it now */
 	b->desc = NULL;
 	if (enact_pass(&inf->ops, inf->desc, inf->scaling, b->e.batch, &o, passed, b, &e) < 0)
 		fail(b, &e);
@@ -197,7 +197,7 @@ static void stored(const struct occo_err *err, void *ud)
 	}
 	fprintf(stderr, "%s infrastructure: '%s'\n", b->update ? "Updating" : "Submitted",
 		infra_id_of(b));
-	if (api_infra_load(&b->e, infra_id_of(b), loaded, b, &e) < 0)
+	if (api_infra_load_desc(&b->e, infra_id_of(b), b->desc, loaded, b, &e) < 0)
 		fail(b, &e);
 }
 

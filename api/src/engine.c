@@ -342,8 +342,8 @@ static void snapshot_loaded(struct ib_snapshot *snap, const struct occo_err *err
 		load_finish(l);
 }
 
-int api_infra_load(struct api_engine *e, const char *infra_id, api_infra_fn cb, void *ud,
-		   struct occo_err *err)
+static int infra_load(struct api_engine *e, const char *infra_id, json_t *desc, api_infra_fn cb,
+		      void *ud, struct occo_err *err)
 {
 	struct load *l = occo_calloc(1, sizeof(*l));
 	int rc;
@@ -352,12 +352,29 @@ int api_infra_load(struct api_engine *e, const char *infra_id, api_infra_fn cb, 
 	l->cb = cb;
 	l->ud = ud;
 	l->defs = json_object();
-	rc = ib_snapshot_load(e->app->redis, e->app->cfg.ns, infra_id, snapshot_loaded, l, err);
+	if (desc)
+		rc = ib_snapshot_load_desc(e->app->redis, e->app->cfg.ns, infra_id, desc,
+					   snapshot_loaded, l, err);
+	else
+		rc = ib_snapshot_load(e->app->redis, e->app->cfg.ns, infra_id, snapshot_loaded, l,
+				      err);
 	if (rc < 0) {
 		json_decref(l->defs);
 		free(l);
 	}
 	return rc;
+}
+
+int api_infra_load(struct api_engine *e, const char *infra_id, api_infra_fn cb, void *ud,
+		   struct occo_err *err)
+{
+	return infra_load(e, infra_id, NULL, cb, ud, err);
+}
+
+int api_infra_load_desc(struct api_engine *e, const char *infra_id, json_t *desc, api_infra_fn cb,
+			void *ud, struct occo_err *err)
+{
+	return infra_load(e, infra_id, desc, cb, ud, err);
 }
 
 void api_infra_close(struct api_infra *inf)

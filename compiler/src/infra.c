@@ -13,6 +13,7 @@
 #include "occo/util/alloc.h"
 #include "occo/util/buf.h"
 #include "occo/util/id.h"
+#include "occo/util/json.h"
 
 struct cnode {
 	const char *name; /* borrowed from the document, NULL if missing */
@@ -36,8 +37,15 @@ struct compiler {
 	struct cedge *edges;
 	size_t nedges;
 	json_t *by_name; /* node name -> index (an object used as a hash map) */
+	struct occo_json_sharer *sh; /* equal small values of the output are one (util/json.h) */
 	int nodes_ok; /* every node has a valid, unique name */
 };
+
+/* A new value of the output: an equal one made before, if any (takes v's reference). */
+static json_t *share(struct compiler *c, json_t *v)
+{
+	return occo_json_sharer_put(c->sh, v);
+}
 
 static const char *const top_keys[] = { "user_id",	"infra_name", "nodes",
 					"dependencies", "variables",  NULL };
@@ -299,15 +307,16 @@ static void compile_nodes(struct compiler *c, const json_t *infra_vars)
 				 n->name ? n->name : "?");
 		scaling = compile_scaling(c, node, n->name ? n->name : "?");
 		n->out = json_object();
-		json_object_set_new(n->out, "name", json_string(n->name ? n->name : ""));
+		json_object_set_new(n->out, "name", share(c, json_string(n->name ? n->name : "")));
 		json_object_set_new(
 			n->out, "type",
-			json_string(json_is_string(type) ? json_string_value(type) : ""));
-		json_object_set_new(n->out, "scaling", scaling ? scaling : json_object());
+			share(c, json_string(json_is_string(type) ? json_string_value(type) : "")));
+		json_object_set_new(n->out, "scaling", share(c, scaling ? scaling : json_object()));
 		if (json_is_object(filter))
-			json_object_set_new(n->out, "filter", json_deep_copy(filter));
-		json_object_set_new(n->out, "variables",
-				    merge_vars(infra_vars, json_is_object(vars) ? vars : NULL));
+			json_object_set_new(n->out, "filter", share(c, json_deep_copy(filter)));
+		json_object_set_new(
+			n->out, "variables",
+			share(c, merge_vars(infra_vars, json_is_object(vars) ? vars : NULL)));
 	}
 }
 
@@ -456,10 +465,10 @@ static void compile_edges(struct compiler *c)
 			}
 		}
 		json_object_set_new(c->edges[c->nedges].out, "dependent",
-				    json_string(c->nodes[a].name));
+				    share(c, json_string(c->nodes[a].name)));
 		json_object_set_new(c->edges[c->nedges].out, "dependee",
-				    json_string(c->nodes[b].name));
-		json_object_set_new(c->edges[c->nedges].out, "mappings", mlist);
+				    share(c, json_string(c->nodes[b].name)));
+		json_object_set_new(c->edges[c->nedges].out, "mappings", share(c, mlist));
 		c->nedges++;
 	}
 }
@@ -493,6 +502,14 @@ static void attach_mappings(struct compiler *c)
 			     maps);
 		add_mappings(c->nodes[g->dependee].out, "outbound", c->nodes[g->dependent].name,
 			     maps);
+	}
+	for (i = 0; i < c->nnodes; i++) {
+		json_t *m = json_object_get(c->nodes[i].out, "mappings");
+
+		json_object_set_new(m, "inbound",
+				    share(c, json_incref(json_object_get(m, "inbound"))));
+		json_object_set_new(m, "outbound",
+				    share(c, json_incref(json_object_get(m, "outbound"))));
 	}
 }
 
@@ -624,7 +641,7 @@ static json_t *compute_levels(struct compiler *c)
 		json_array_append_new(levels, json_array());
 	for (i = 0; i < c->nnodes; i++)
 		json_array_append_new(json_array_get(levels, (size_t)c->nodes[i].level),
-				      json_string(c->nodes[i].name));
+				      share(c, json_string(c->nodes[i].name)));
 out:
 	adjacency_release(&dependents);
 	free(pending);
@@ -644,13 +661,18 @@ static void compiler_release(struct compiler *c)
 	free(c->nodes);
 	free(c->edges);
 	json_decref(c->by_name);
+	occo_json_sharer_free(c->sh, NULL);
 }
 
 int comp_infra_compile(const struct occo_ydoc *doc, const char *infra_id, struct comp_diags *diags,
 		       json_t **out, struct occo_err *err)
 {
 	struct compiler c = {
-		.doc = doc, .diags = diags, .root = occo_ydoc_root(doc), .by_name = json_object()
+		.doc = doc,
+		.diags = diags,
+		.root = occo_ydoc_root(doc),
+		.by_name = json_object(),
+		.sh = occo_json_sharer_new(),
 	};
 	const json_t *name, *user, *vars;
 	const char *problem;
@@ -712,11 +734,9 @@ int comp_infra_compile(const struct occo_ydoc *doc, const char *infra_id, struct
 	json_object_set_new(desc, "variables", vars ? json_deep_copy(vars) : json_object());
 	arr = json_array();
 	for (i = 0; i < c.nnodes; i++) {
-		json_object_set_new(c.nodes[i].out, "infra_id", json_string(id));
-		json_object_set_new(c.nodes[i].out, "infra_name",
-				    json_string(json_string_value(name)));
-		json_object_set_new(c.nodes[i].out, "user_id",
-				    json_incref(json_object_get(desc, "user_id")));
+		json_object_set(c.nodes[i].out, "infra_id", json_object_get(desc, "infra_id"));
+		json_object_set(c.nodes[i].out, "infra_name", json_object_get(desc, "name"));
+		json_object_set(c.nodes[i].out, "user_id", json_object_get(desc, "user_id"));
 		json_array_append(arr, c.nodes[i].out);
 	}
 	json_object_set_new(desc, "nodes", arr);
@@ -725,6 +745,8 @@ int comp_infra_compile(const struct occo_ydoc *doc, const char *infra_id, struct
 		json_array_append(arr, c.edges[i].out);
 	json_object_set_new(desc, "edges", arr);
 	json_object_set_new(desc, "levels", levels);
+	/* read-only from here on: equal small values are one */
+	json_decref(occo_json_sharer_put(c.sh, json_incref(desc)));
 	*out = desc;
 	rc = 0;
 out:

@@ -13,6 +13,7 @@
 #include "infobroker_int.h"
 #include "occo/infobroker/infra.h"
 #include "occo/util/alloc.h"
+#include "occo/util/json.h"
 
 /*
  * Every key an infrastructure has; removal deletes these. A new part of the key layout must be
@@ -404,6 +405,14 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 
 	switch (part) {
 	case SN_DESC:
+		if (s->desc) { /* given by the caller: EXISTS answers 1 or 0 */
+			if (reply->type != REDIS_REPLY_INTEGER)
+				return ib__reply_unexpected(r, reply, err, key);
+			if (reply->integer == 0)
+				return occo_err_set(err, OCCO_ENOENT, "unknown infrastructure '%s'",
+						    s->infra_id);
+			return 0;
+		}
 		if (reply->type == REDIS_REPLY_NIL)
 			return occo_err_set(err, OCCO_ENOENT, "unknown infrastructure '%s'",
 					    s->infra_id);
@@ -414,6 +423,7 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 		if (!json_is_object(s->desc))
 			return occo_err_set(err, OCCO_EPROTO, "%s: %s is not a JSON object",
 					    occo_redis_name(r), key);
+		occo_json_share(s->desc, NULL); /* read-only: equal small values become one */
 		return 0;
 	case SN_NODES:
 		return parse_hash(r, reply, key, 0, &s->nodes, err);
@@ -453,8 +463,8 @@ static void snap_reply(struct occo_redis *r, const redisReply *reply, const stru
 	snap_op_free(op);
 }
 
-int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, ib_snapshot_fn cb,
-		     void *ud, struct occo_err *err)
+static int snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
+			 ib_snapshot_fn cb, void *ud, struct occo_err *err)
 {
 	struct snap_op *op;
 	int i, rc;
@@ -464,12 +474,16 @@ int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id,
 	op = occo_calloc(1, sizeof(*op));
 	op->snap = occo_calloc(1, sizeof(*op->snap));
 	op->snap->infra_id = occo_strdup(infra_id);
+	op->snap->desc = json_incref(desc);
 	op->cb = cb;
 	op->ud = ud;
 	for (i = 0; i < SN_N; i++)
 		op->keys[i] = ib_key_infra(ns, infra_id, sn_parts[i]);
 	for (i = 0; i < SN_N; i++) {
-		const char *argv[] = { i == SN_DESC ? "GET" : "HGETALL", op->keys[i] };
+		const char *argv[] = { i != SN_DESC ? "HGETALL"
+				       : desc	    ? "EXISTS"
+						    : "GET",
+				       op->keys[i] };
 
 		rc = occo_redis_command_argv(r, 2, argv, NULL, snap_reply, op, err);
 		if (rc < 0)
@@ -484,4 +498,20 @@ int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id,
 			op->abandoned = 1; /* freed by the last reply of what was issued */
 	}
 	return rc;
+}
+
+int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, ib_snapshot_fn cb,
+		     void *ud, struct occo_err *err)
+{
+	return snapshot_load(r, ns, infra_id, NULL, cb, ud, err);
+}
+
+int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
+			  ib_snapshot_fn cb, void *ud, struct occo_err *err)
+{
+	if (!json_is_object(desc))
+		return occo_err_set(err, OCCO_EINVAL,
+				    "cannot load infrastructure '%s': no description",
+				    infra_id ? infra_id : "");
+	return snapshot_load(r, ns, infra_id, desc, cb, ud, err);
 }

@@ -58,6 +58,13 @@ typedef void (*api_infra_fn)(struct api_infra *inf, const struct occo_err *err, 
  */
 int api_infra_load(struct api_engine *e, const char *infra_id, api_infra_fn cb, void *ud,
 		   struct occo_err *err);
+/*
+ * The same with the description the caller holds (it must be the stored one, as
+ * occopus-build has just written it): the engine keeps a reference instead of reading and
+ * parsing a second copy.
+ */
+int api_infra_load_desc(struct api_engine *e, const char *infra_id, json_t *desc, api_infra_fn cb,
+			void *ud, struct occo_err *err);
 void api_infra_close(struct api_infra *inf);
 
 typedef void (*api_done_fn)(const struct occo_err *err, void *ud);

@@ -107,4 +107,13 @@ typedef void (*ib_snapshot_fn)(struct ib_snapshot *snap, const struct occo_err *
 int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, ib_snapshot_fn cb,
 		     void *ud, struct occo_err *err);
 
+/*
+ * The same for a caller that holds the description already (occopus-build, which has just
+ * stored it): the snapshot's desc is a new reference to `desc`, and the stored copy is only
+ * checked to exist (EXISTS instead of GET), so a large description is neither sent back nor
+ * parsed a second time.
+ */
+int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
+			  ib_snapshot_fn cb, void *ud, struct occo_err *err);
+
 #endif

@@ -1,0 +1,59 @@
+/*
+ * json.h - helpers for the large JSON trees the engine keeps: sharing equal small values.
+ *
+ * An infrastructure description of 100,000 node types repeats the same small values in every
+ * node: the infrastructure's id and name, `{"min": 1, "max": 1}`, `{}`, `[]`, the node-type
+ * names again in the levels and the edges. jansson gives every one of them its own allocation
+ * (a string costs about 80 bytes, an object about 400). occo_json_share() makes equal values
+ * one value, held by reference from every place that had a copy, so a description takes about
+ * half the memory.
+ *
+ * A shared tree is read-only: a value may now have several parents, so changing a value in
+ * place would change it everywhere. Code that needs to change part of such a tree changes a
+ * copy (json_deep_copy) or replaces the child (json_object_set) instead.
+ */
+#ifndef OCCO_UTIL_JSON_H
+#define OCCO_UTIL_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* What occo_json_share() did, for tests and benchmarks. */
+struct occo_json_share_stats {
+	size_t values; /* values looked at */
+	size_t shared; /* values replaced by an equal value seen before */
+};
+
+/*
+ * Replace, bottom-up, every value of root that equals one seen before by that value: strings
+ * and numbers of up to 256 bytes, and arrays and objects whose members are all shared values
+ * and whose keys and members fit in 256 bytes. Values are equal when they have the same type,
+ * the same contents and (objects) the same keys in the same order. root itself is not replaced.
+ * The tree must not hold a cycle (jansson cannot build one without json_object_set on itself).
+ * st may be NULL. Never fails: when memory runs out, the process stops (as occo_malloc does).
+ */
+void occo_json_share(json_t *root, struct occo_json_share_stats *st);
+
+/*
+ * The same, piece by piece, for a tree being built: the values seen so far are remembered
+ * between calls, so a builder can share each part as soon as it is complete and the copies
+ * it made are freed at once instead of at the end. A sharer holds a reference to every value
+ * it remembers until it is freed.
+ */
+struct occo_json_sharer;
+
+struct occo_json_sharer *occo_json_sharer_new(void);
+
+/*
+ * Share the members of v, then v itself: returns a reference to keep in v's place (an equal
+ * value seen before, or v). Takes over the caller's reference to v, so that
+ * `json_object_set_new(o, k, occo_json_sharer_put(sh, json_string(s)))` keeps one copy of s.
+ * NULL gives NULL.
+ */
+json_t *occo_json_sharer_put(struct occo_json_sharer *sh, json_t *v);
+
+/* Forget every value (dropping the sharer's references); st (may be NULL) gets the counts. */
+void occo_json_sharer_free(struct occo_json_sharer *sh, struct occo_json_share_stats *st);
+
+#endif
