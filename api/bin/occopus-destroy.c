@@ -125,8 +125,10 @@ int main(int argc, char **argv)
 		return api_cli_usage_error(PROG, usage, "the following arguments are required: -i");
 	api_cli_json_mode(d.json);
 	rc = api_app_open(&d.app, PROG, &args, &err);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = api_engine_open(&d.app, &d.e, &err);
+		d.e.lean = 1; /* passes only */
+	}
 	if (rc == 0)
 		rc = api_infra_load(&d.e, d.id, loaded, &d, &err);
 	rc = api_app_main_loop(&d.app, rc, &err);

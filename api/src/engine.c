@@ -255,6 +255,8 @@ static void load_finish(struct load *l)
 		inf = occo_calloc(1, sizeof(*inf));
 		inf->e = l->e;
 		desc = json_incref(l->snap->desc);
+		if (l->e->lean)
+			json_object_del(desc, "edges");
 		records = json_incref(l->snap->nodes);
 		inf->scaling = json_incref(l->snap->scaling);
 		if (iproc_infra_open(&l->e->app->loop, &l->e->cloud, l->e->batch, &l->e->app->cfg,
@@ -515,20 +517,58 @@ json_t *api_infra_report_json(const json_t *desc, const json_t *records)
 			 json_object_get(desc, "name"), "nodes", nodes);
 }
 
+struct report_row {
+	const char *name;
+	const char *id;
+	const json_t *rec;
+	size_t order; /* the record's place in records: instances keep it */
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct report_row *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
 void api_infra_report(const json_t *desc, const json_t *records, FILE *f)
 {
-	json_t *rep = api_infra_report_json(desc, records), *insts, *inst, *a;
-	const char *name, *id;
-	size_t i;
+	/* printed from the records sorted by node name: no second tree of a large infrastructure */
+	size_t n = 0, i, k, lo, hi;
+	struct report_row *rows = occo_calloc(json_object_size(records) + 1, sizeof(*rows));
+	const json_t *node, *rec, *a;
+	const char *id;
 
+	json_object_foreach ((json_t *)records, id, rec) {
+		const char *name = json_string_value(json_object_get(rec, "name"));
+
+		if (name) {
+			rows[n] = (struct report_row){ name, id, rec, n };
+			n++;
+		}
+	}
+	qsort(rows, n, sizeof(*rows), row_cmp);
 	fprintf(f, "List of nodes/instances/addresses:\n");
-	json_object_foreach (json_object_get(rep, "nodes"), name, insts) {
+	json_array_foreach (json_object_get(desc, "nodes"), i, node) {
+		const char *name = json_string_value(json_object_get(node, "name"));
+
+		if (!name)
+			continue;
 		fprintf(f, "%s:\n", name);
-		json_object_foreach (insts, id, inst) {
-			fprintf(f, "  %s:\n", id);
-			json_array_foreach (json_object_get(inst, "addresses"), i, a)
+		for (lo = 0, hi = n; lo < hi;) { /* the first row of this name */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(rows[mid].name, name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < n && !strcmp(rows[lo].name, name); lo++) {
+			fprintf(f, "  %s:\n", rows[lo].id);
+			json_array_foreach (json_object_get(rows[lo].rec, "addresses"), k, a)
 				fprintf(f, "    %s\n", json_string_value(a));
 		}
 	}
-	json_decref(rep);
+	free(rows);
 }

@@ -15,6 +15,7 @@
 #include "occo/infraprocessor/iproc.h"
 #include "occo/infraprocessor/resolve.h"
 #include "occo/util/alloc.h"
+#include "occo/util/json.h"
 #include "occo/util/clock.h"
 #include "occo/util/config.h"
 #include "occo/util/id.h"
@@ -64,6 +65,7 @@ struct iproc_infra {
 	struct iproc_opts o;
 	json_t *desc, *records, *defs;
 	json_t *by_name; /* node name -> node of the description */
+	struct occo_json_sharer *sh; /* the records' small strings: one copy each (util/json.h) */
 	json_t *view; /* for getip & co.; NULL when records changed */
 	const char *infra_id;
 	struct iproc_helpers helpers;
@@ -88,6 +90,7 @@ static void in_free(struct iproc_infra *in)
 	json_decref(in->by_name);
 	json_decref(in->view);
 	json_decref(in->health);
+	occo_json_sharer_free(in->sh, NULL);
 	free(in);
 }
 
@@ -174,9 +177,9 @@ static void store(struct iproc_infra *in, const char *node_id, const char *event
 	}
 }
 
-static void set_state(json_t *rec, const char *state)
+static void set_state(struct iproc_infra *in, json_t *rec, const char *state)
 {
-	json_object_set_new(rec, "state", json_string(state));
+	json_object_set_new(rec, "state", occo_json_sharer_put(in->sh, json_string(state)));
 }
 
 /* Addresses changed: what getip & co. answer must be built again. */
@@ -326,6 +329,35 @@ static void poll_closed(uv_handle_t *h)
 	in_unref(h->data);
 }
 
+/*
+ * The stored records' names, types and states repeat in every record: keep one copy of each
+ * (the description's own names and types; the states through the sharer). Records themselves
+ * stay distinct and are changed by replacing members, never in place.
+ */
+static void share_records(struct iproc_infra *in)
+{
+	const char *id;
+	json_t *rec, *v, *n;
+
+	json_object_foreach (in->records, id, rec) {
+		if (!json_is_object(rec))
+			continue;
+		v = json_object_get(rec, "name");
+		n = json_object_get(in->by_name, json_string_value(v) ?: "");
+		if (n) {
+			json_t *type = json_object_get(n, "type");
+
+			json_object_set(rec, "name", json_object_get(n, "name"));
+			if (json_equal(json_object_get(rec, "type"), type))
+				json_object_set(rec, "type", type);
+		}
+		v = json_object_get(rec, "state");
+		if (json_is_string(v))
+			json_object_set_new(rec, "state",
+					    occo_json_sharer_put(in->sh, json_incref(v)));
+	}
+}
+
 int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib_batch *batch,
 		     const struct occo_config *cfg, const struct iproc_opts *opts, json_t *desc,
 		     json_t *records, json_t *defs, struct iproc_infra **out, struct occo_err *err)
@@ -354,8 +386,10 @@ int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib
 	in->defs = defs ? defs : json_object();
 	in->infra_id = id;
 	in->by_name = json_object();
+	in->sh = occo_json_sharer_new();
 	json_array_foreach (json_object_get(desc, "nodes"), i, n)
 		json_object_set(in->by_name, json_string_value(json_object_get(n, "name")), n);
+	share_records(in);
 	in->refs = 2; /* the owner's and the timer's */
 	uv_timer_init(loop, &in->poll);
 	in->poll.data = in;
@@ -487,7 +521,7 @@ static void health_failed(struct iproc_infra *in, const char *node_id, const cha
 
 	occo_err_set(err, OCCO_EREMOTE, "health check failing for more than %u s: %s",
 		     (unsigned)(hc_timeout_ms(json_object_get(rec, "health_check")) / 1000), msg);
-	set_state(rec, "failed");
+	set_state(in, rec, "failed");
 	json_object_set_new(rec, "health_failed", json_true());
 	json_object_set_new(rec, "error", json_string(err->msg));
 	store(in, node_id, again ? NULL : "nodefailed", NULL, NULL);
@@ -503,7 +537,7 @@ static void mark_ready(struct op *op)
 {
 	json_t *rec = record_of(op->in, op->node_id);
 
-	set_state(rec, "ready");
+	set_state(op->in, rec, "ready");
 	json_object_set_new(rec, "ready_at", json_integer((json_int_t)occo_clock_wall_ms()));
 	store(op->in, op->node_id, "nodecreated", NULL, NULL);
 	op_finish(op, NULL);
@@ -513,7 +547,7 @@ static void fail_op(struct op *op, const struct occo_err *err)
 {
 	json_t *rec = record_of(op->in, op->node_id);
 
-	set_state(rec, "failed");
+	set_state(op->in, rec, "failed");
 	json_object_set_new(rec, "error", json_string(err->msg));
 	store(op->in, op->node_id, "nodefailed", NULL, NULL);
 	op_finish(op, err);
@@ -581,7 +615,7 @@ static void configured(const char *state, const struct occo_err *err, void *ud)
 	if (err) {
 		occo_err_copy(&e, err);
 		occo_err_prefix(&e, "node '%s': config manager", op->name);
-		set_state(record_of(in, op->node_id), "failed");
+		set_state(in, record_of(in, op->node_id), "failed");
 		store(in, op->node_id, "nodefailed", NULL, NULL);
 		op_finish(op, &e);
 	} else if (!strcmp(state, "ready")) {
@@ -611,7 +645,7 @@ static void running(struct op *op)
 	    0) {
 		op->refs--;
 		occo_err_prefix(&err, "node '%s': config manager", op->name);
-		set_state(record_of(in, op->node_id), "failed");
+		set_state(in, record_of(in, op->node_id), "failed");
 		store(in, op->node_id, "nodefailed", NULL, NULL);
 		op_finish(op, &err);
 	}
@@ -647,7 +681,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			running(op);
 		} else if (found &&
 			   (!strcmp(found->state, "failed") || !strcmp(found->state, "shutdown"))) {
-			set_state(rec, found->state);
+			set_state(in, rec, found->state);
 			occo_err_set(&err, OCCO_EREMOTE, "node '%s': instance %s is %s%s%s",
 				     op->name,
 				     json_string_value(json_object_get(rec, "instance_id")),
@@ -657,7 +691,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 			store(in, op->node_id, "nodefailed", NULL, NULL);
 			op_finish(op, &err);
 		} else if (now >= op->deadline) {
-			set_state(rec, "failed");
+			set_state(in, rec, "failed");
 			occo_err_set(&err, OCCO_ETIMEDOUT, "node '%s': not ready after %u s",
 				     op->name, (unsigned)(op->timeout_ms / 1000));
 			json_object_set_new(rec, "error", json_string(err.msg));
@@ -776,13 +810,13 @@ static void created(const char *instance_id, const struct occo_err *err, void *u
 	}
 	rec = record_of(in, op->node_id);
 	if (err) {
-		set_state(rec, "failed");
+		set_state(in, rec, "failed");
 		json_object_set_new(rec, "error", json_string(err->msg));
 		store(in, op->node_id, "nodefailed", NULL, NULL);
 		op_finish(op, err);
 	} else {
 		json_object_set_new(rec, "instance_id", json_string(instance_id));
-		set_state(rec, "pending");
+		set_state(in, rec, "pending");
 		store(in, op->node_id, NULL, NULL, NULL);
 		op->waiting = 1;
 		op->wait_since = occo_clock_now_ms();
@@ -861,11 +895,12 @@ int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb
 							   : in->o.create_timeout_ms;
 	}
 	op->deadline = occo_clock_now_ms() + op->timeout_ms;
-	rec = json_pack("{s:s,s:s,s:s,s:I,s:O,s:s,s:n,s:[],s:s,s:I}", "node_id", op->node_id,
-			"name", name, "type", type, "def_index", (json_int_t)op->res.def_index,
+	rec = json_pack("{s:s,s:O,s:O,s:I,s:O,s:s,s:n,s:[],s:o,s:I}", "node_id", op->node_id,
+			"name", json_object_get(node, "name"), "type",
+			json_object_get(node, "type"), "def_index", (json_int_t)op->res.def_index,
 			"resource", op->res.resource, "token", op->token, "instance_id",
-			"addresses", "state", "creating", "created_at",
-			(json_int_t)occo_clock_wall_ms());
+			"addresses", "state", occo_json_sharer_put(in->sh, json_string("creating")),
+			"created_at", (json_int_t)occo_clock_wall_ms());
 	if (op->res.config_management)
 		json_object_set(rec, "config_management", op->res.config_management);
 	if (op->res.health_check)
@@ -938,7 +973,7 @@ int iproc_drop_node(struct iproc_infra *in, const char *node_id, iproc_node_fn c
 	op = op_new(in, OP_DROP, cb, ud);
 	snprintf(op->node_id, sizeof(op->node_id), "%s", node_id);
 	op->name = occo_strdup(json_string_value(json_object_get(rec, "name")) ?: "?");
-	set_state(rec, "dropping");
+	set_state(in, rec, "dropping");
 	store(in, node_id, "nodedropping", NULL, NULL);
 	node_of(in, op->node_id, rec, &node, err);
 	op->refs++;
@@ -1001,12 +1036,12 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 			if (found->published)
 				json_object_set(rec, "published", (json_t *)found->published);
 			if (strcmp(found->state, "unknown"))
-				set_state(rec, found->state);
+				set_state(in, rec, found->state);
 			/* running: its health check says again whether it failed (refresh_health) */
 			if (strcmp(found->state, "ready") && strcmp(found->state, "unknown"))
 				json_object_del(rec, "health_failed");
 		} else if (iid) {
-			set_state(rec, "shutdown"); /* the cloud no longer has it */
+			set_state(in, rec, "shutdown"); /* the cloud no longer has it */
 			json_object_del(rec, "health_failed");
 		}
 		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)

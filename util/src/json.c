@@ -1,12 +1,13 @@
 /*
  * json.c - occo_json_share(): hash-consing of the small values of a jansson tree.
  *
- * The tree is walked bottom-up. Each value that may be shared gets a canonical key: its type
- * and contents for strings and numbers; for arrays and objects, their keys and the *addresses*
- * of their members, which by then are the shared ones, so equal containers have equal keys
- * without comparing their contents again. The first value with a key goes into an
- * open-addressing table (which holds a reference until the walk ends); a later value with the
- * same key is replaced in its parent by the first.
+ * The tree is walked bottom-up. Each value that may be shared is hashed: strings and numbers
+ * by type and contents; arrays and objects by their keys and the *addresses* of their members,
+ * which by then are the shared ones, so equal containers are found without comparing their
+ * contents again (members are compared by address). The first value of its kind goes into an
+ * open-addressing table of (hash, value), which holds a reference until the sharer is freed;
+ * a later equal value is replaced in its parent by the first. The table keeps no copy of any
+ * key: 16 bytes per distinct value.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,12 +16,11 @@
 #include "occo/util/alloc.h"
 #include "occo/util/json.h"
 
-#define KEY_MAX 256 /* bytes of a canonical key; larger values are left alone */
+#define STR_MAX 256 /* strings longer than this are left alone */
+#define MEMBERS_MAX 8 /* and so are arrays and objects with more members */
 
 struct entry {
 	uint64_t hash; /* 0: empty */
-	size_t off; /* key in the arena */
-	size_t len;
 	json_t *v; /* a reference of the table's */
 };
 
@@ -28,21 +28,19 @@ struct occo_json_sharer {
 	struct entry *e;
 	size_t cap; /* a power of two */
 	size_t n;
-	char *arena; /* the keys, one after the other */
-	size_t used, size;
 	struct occo_json_share_stats st;
 };
 
-static uint64_t hash_bytes(const unsigned char *p, size_t n)
+static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	const unsigned char *b = p;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
+	for (i = 0; i < n; i++) { /* FNV-1a */
+		h ^= b[i];
 		h *= 1099511628211ULL;
 	}
-	return h ? h : 1;
+	return h;
 }
 
 static void grow(struct occo_json_sharer *t)
@@ -64,53 +62,72 @@ static void grow(struct occo_json_sharer *t)
 	free(old);
 }
 
-/* The value already in the table under this key, or v after putting it there. */
-static json_t *intern(struct occo_json_sharer *t, json_t *v, const unsigned char *key, size_t len)
+/* a and b have the same type, contents and (containers) the very same members in order. */
+static int same(const json_t *a, const json_t *b)
 {
-	uint64_t h = hash_bytes(key, len);
-	size_t j;
+	if (json_typeof(a) != json_typeof(b))
+		return 0;
+	switch (json_typeof(a)) {
+	case JSON_STRING:
+		return json_string_length(a) == json_string_length(b) &&
+		       !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+	case JSON_INTEGER:
+		return json_integer_value(a) == json_integer_value(b);
+	case JSON_REAL:
+		return !memcmp(&(double){ json_real_value(a) }, &(double){ json_real_value(b) },
+			       sizeof(double));
+	case JSON_ARRAY: {
+		size_t i;
 
-	if ((t->n + 1) * 2 > t->cap)
-		grow(t);
-	for (j = h & (t->cap - 1); t->e[j].hash; j = (j + 1) & (t->cap - 1)) {
-		if (t->e[j].hash == h && t->e[j].len == len &&
-		    !memcmp(t->arena + t->e[j].off, key, len))
-			return t->e[j].v;
+		if (json_array_size(a) != json_array_size(b))
+			return 0;
+		for (i = 0; i < json_array_size(a); i++)
+			if (json_array_get(a, i) != json_array_get(b, i))
+				return 0;
+		return 1;
 	}
-	if (t->used + len > t->size) {
-		t->size = t->size ? t->size * 2 : 65536;
-		while (t->used + len > t->size)
-			t->size *= 2;
-		t->arena = occo_realloc(t->arena, t->size);
+	case JSON_OBJECT: {
+		void *x = json_object_iter((json_t *)a), *y = json_object_iter((json_t *)b);
+
+		if (json_object_size(a) != json_object_size(b))
+			return 0;
+		for (; x && y; x = json_object_iter_next((json_t *)a, x),
+			       y = json_object_iter_next((json_t *)b, y))
+			if (json_object_iter_value(x) != json_object_iter_value(y) ||
+			    strcmp(json_object_iter_key(x), json_object_iter_key(y)))
+				return 0;
+		return !x && !y;
 	}
-	memcpy(t->arena + t->used, key, len);
-	t->e[j].hash = h;
-	t->e[j].off = t->used;
-	t->e[j].len = len;
-	t->e[j].v = json_incref(v);
-	t->used += len;
-	t->n++;
-	return v;
+	default:
+		return a == b;
+	}
 }
 
-static int put(unsigned char *key, size_t *len, const void *p, size_t n)
+/* The value already in the table equal to v, or v after putting it there. */
+static json_t *intern(struct occo_json_sharer *t, json_t *v, uint64_t h)
 {
-	if (*len + n > KEY_MAX)
-		return -1;
-	memcpy(key + *len, p, n);
-	*len += n;
-	return 0;
+	size_t j;
+
+	h = h ? h : 1;
+	if ((t->n + 1) * 2 > t->cap)
+		grow(t);
+	for (j = h & (t->cap - 1); t->e[j].hash; j = (j + 1) & (t->cap - 1))
+		if (t->e[j].hash == h && same(t->e[j].v, v))
+			return t->e[j].v;
+	t->e[j].hash = h;
+	t->e[j].v = json_incref(v);
+	t->n++;
+	return v;
 }
 
 /*
  * Share the members of v, then v itself. Returns the value to keep in v's place (v, or an
  * equal value seen before); *shareable says whether that value is one of the table's (or a
- * jansson singleton), which a parent needs for its own key.
+ * jansson singleton), which a parent needs for its own hash.
  */
 static json_t *share(struct occo_json_sharer *t, json_t *v, int *shareable)
 {
-	unsigned char key[KEY_MAX];
-	size_t len = 0;
+	uint64_t h = 1469598103934665603ULL;
 	int all = 1, ok;
 	json_t *m, *r;
 
@@ -122,64 +139,59 @@ static json_t *share(struct occo_json_sharer *t, json_t *v, int *shareable)
 	case JSON_NULL:
 		*shareable = 1; /* singletons already */
 		return v;
-	case JSON_STRING: {
-		size_t n = json_string_length(v);
-
-		key[len++] = 's';
-		if (put(key, &len, json_string_value(v), n) < 0)
+	case JSON_STRING:
+		if (json_string_length(v) > STR_MAX)
 			return v;
+		h = mix(h, "s", 1);
+		h = mix(h, json_string_value(v), json_string_length(v));
 		break;
-	}
 	case JSON_INTEGER: {
 		json_int_t i = json_integer_value(v);
 
-		key[len++] = 'i';
-		put(key, &len, &i, sizeof(i));
+		h = mix(mix(h, "i", 1), &i, sizeof(i));
 		break;
 	}
 	case JSON_REAL: {
 		double d = json_real_value(v);
 
-		key[len++] = 'r';
-		put(key, &len, &d, sizeof(d));
+		h = mix(mix(h, "r", 1), &d, sizeof(d));
 		break;
 	}
 	case JSON_ARRAY: {
 		size_t i;
 
-		key[len++] = '[';
+		h = mix(h, "[", 1);
 		json_array_foreach (v, i, m) {
 			r = share(t, m, &ok);
 			if (r != m)
 				json_array_set(v, i, r);
-			if (!ok || put(key, &len, &r, sizeof(r)) < 0)
-				all = 0;
+			all = all && ok;
+			h = mix(h, &r, sizeof(r));
 		}
+		all = all && json_array_size(v) <= MEMBERS_MAX;
 		break;
 	}
 	case JSON_OBJECT: {
 		void *it;
 
-		key[len++] = '{';
+		h = mix(h, "{", 1);
 		for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
 			const char *k = json_object_iter_key(it);
-			size_t kl = strlen(k);
-			uint16_t kl16 = (uint16_t)kl;
 
 			m = json_object_iter_value(it);
 			r = share(t, m, &ok);
 			if (r != m)
 				json_object_iter_set(v, it, r);
-			if (!ok || kl > KEY_MAX || put(key, &len, &kl16, sizeof(kl16)) < 0 ||
-			    put(key, &len, k, kl) < 0 || put(key, &len, &r, sizeof(r)) < 0)
-				all = 0;
+			all = all && ok;
+			h = mix(mix(h, k, strlen(k) + 1), &r, sizeof(r));
 		}
+		all = all && json_object_size(v) <= MEMBERS_MAX;
 		break;
 	}
 	}
 	if (!all)
 		return v;
-	r = intern(t, v, key, len);
+	r = intern(t, v, h);
 	if (r != v)
 		t->st.shared++;
 	*shareable = 1;
@@ -218,7 +230,6 @@ void occo_json_sharer_free(struct occo_json_sharer *sh, struct occo_json_share_s
 	if (st)
 		*st = sh->st;
 	free(sh->e);
-	free(sh->arena);
 	free(sh);
 }
 

@@ -29,6 +29,13 @@ struct api_engine {
 	struct iproc_opts iopts;
 	struct hc *hc; /* the health checker of every infrastructure */
 	double max_failed_share; /* health_checks.max_failed_share: the enactor's guard (0.5) */
+	/*
+	 * Set by programs that only run passes (build, maintain, destroy): loaded descriptions
+	 * leave out their `edges`, which no pass reads (the levels and the nodes' mappings hold
+	 * what they say); a 100,000-type tree spends about 50 MB on them. The stored description
+	 * keeps them.
+	 */
+	int lean;
 };
 
 /*

@@ -27,8 +27,8 @@ struct occo_json_share_stats {
 
 /*
  * Replace, bottom-up, every value of root that equals one seen before by that value: strings
- * and numbers of up to 256 bytes, and arrays and objects whose members are all shared values
- * and whose keys and members fit in 256 bytes. Values are equal when they have the same type,
+ * of up to 256 bytes, numbers, and arrays and objects of up to 8 members that are all shared
+ * values. Values are equal when they have the same type,
  * the same contents and (objects) the same keys in the same order. root itself is not replaced.
  * The tree must not hold a cycle (jansson cannot build one without json_object_set on itself).
  * st may be NULL. Never fails: when memory runs out, the process stops (as occo_malloc does).
