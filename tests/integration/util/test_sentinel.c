@@ -172,7 +172,10 @@ static int name_port(const struct occo_redis *r)
 	return colon ? atoi(colon + 1) : -1;
 }
 
-/* Write again and again until a write succeeds on the promoted replica; the time it took. */
+/*
+ * Write again and again (to the old master while it still is one) until a write succeeds on the
+ * promoted replica; the time it took.
+ */
 static uint64_t write_until_followed(struct fx *f)
 {
 	uint64_t t0 = uv_hrtime(), ms = 0;
@@ -184,10 +187,10 @@ static uint64_t write_until_followed(struct fx *f)
 		if (ms > FOLLOW_MAX_MS)
 			fail_msg("the client did not follow the failover within %d ms: %s",
 				 FOLLOW_MAX_MS, err.msg);
-		if (try_set(f->r, "after", "v2", &err) == 0 &&
-		    name_port(f->r) == f->srv.replica_port)
+		if (try_set(f->r, "after", "v2", &err) < 0)
+			failures++; /* -OCCO_ECONN or -OCCO_ETIMEDOUT while the master moves */
+		else if (name_port(f->r) == f->srv.replica_port)
 			break;
-		failures++;
 	}
 	fprintf(stderr, "# followed the master to port %d in %llu ms (%d writes failed)\n",
 		f->srv.replica_port, (unsigned long long)ms, failures);
