@@ -338,6 +338,7 @@ static void sub_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct sentinel *s = ac->data;
 	const redisReply *rep = reply, *kind, *msg;
+	char payload[2 * MAX_HOST + 64], *ip, *port, *cur;
 	size_t n;
 
 	(void)priv;
@@ -361,12 +362,30 @@ static void sub_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (kind->len != 7 || memcmp(kind->str, "message", 7) || msg->type != REDIS_REPLY_STRING ||
 	    msg->len <= n || memcmp(msg->str, s->master, n) || msg->str[n] != ' ')
 		return;
-	OCCO_INFO("redis sentinel: a new master was announced", OCCO_KV("master", s->master),
-		  OCCO_KV("sentinel", s->labels[s->sub_idx]));
+	/* "<master> <old ip> <old port> <new ip> <new port>": the last two words */
+	if (msg->len >= sizeof(payload) || !s->r)
+		return;
+	memcpy(payload, msg->str, msg->len);
+	payload[msg->len] = '\0';
+	port = strrchr(payload, ' ');
+	if (!port || port == payload)
+		return;
+	*port++ = '\0';
+	ip = strrchr(payload, ' ');
+	if (!ip)
+		return;
+	ip++;
+	cur = strchr(ip, ':') ? occo_asprintf("redis at [%s]:%s", ip, port)
+			      : occo_asprintf("redis at %s:%s", ip, port);
 	/* the announcing sentinel knows the new address: ask it first */
 	s->first = s->sub_idx;
-	if (s->r)
+	if (!occo_redis_is_connected(s->r) || strcmp(occo_redis_name(s->r), cur)) {
+		OCCO_INFO("redis sentinel: a new master was announced",
+			  OCCO_KV("master", s->master), OCCO_KV("redis", cur + 9),
+			  OCCO_KV("sentinel", s->labels[s->sub_idx]));
 		occo_redis_reconnect(s->r, "a sentinel announced a new master");
+	}
+	free(cur);
 }
 
 /* The subscription's context failed to connect or went away: hiredis frees it after this. */
@@ -502,8 +521,9 @@ static void check_cb(uv_timer_t *t)
 		return;
 	if (s->sub == SUB_STARTING && uv_now(s->loop) - s->sub_since > s->timeout_ms)
 		sub_drop(s); /* no confirmation in time: try again */
+	/* the last one went away or would not subscribe: the next sentinel */
 	if (s->sub == SUB_NONE && s->known)
-		sub_start(s, s->first);
+		sub_start(s, (s->sub_idx + 1) % s->n);
 	if (s->checking || !occo_redis_is_connected(s->r))
 		return;
 	if (occo_redis_command(s->r, role_reply, s, &e, "ROLE") == 0)

@@ -30,6 +30,7 @@ struct fx {
 	struct occo_test_sentinels srv;
 	int have_srv;
 	struct occo_redis *r;
+	struct occo_err down; /* the last error of on_state */
 };
 
 static int setup_loop(void **state)
@@ -86,6 +87,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void on_state(struct occo_redis *r, int connected, const struct occo_err *err, void *ud)
+{
+	struct fx *f = ud;
+
+	(void)r;
+	if (!connected)
+		occo_err_copy(&f->down, err);
+}
+
 /* Open a client through the fixture's sentinels (ports) or the given ones. */
 static struct occo_redis *open_via(struct fx *f, const int *ports, size_t n, const char *master,
 				   unsigned cmd_timeout_ms)
@@ -103,6 +113,8 @@ static struct occo_redis *open_via(struct fx *f, const int *ports, size_t n, con
 	}
 	occo_redis_opts_init(&o);
 	o.cmd_timeout_ms = cmd_timeout_ms;
+	o.on_state = on_state;
+	o.state_ud = f;
 	occo_redis_sentinel_opts_init(&so);
 	so.sentinels = addrs;
 	so.nsentinels = n;
@@ -248,6 +260,39 @@ static void test_occo_redis_sentinel_open__follows_a_manual_failover(void **stat
 
 /* ---- what is refused ---- */
 
+/*
+ * A master demoted behind the client's back (REPLICAOF does not close its clients) is dropped
+ * by the periodic ROLE check, and not connected to again while it is not a master.
+ */
+static void test_occo_redis_sentinel_open__a_demoted_master_is_dropped(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t0;
+	redisReply *rep;
+
+	f->r = open_via(f, f->srv.sentinel_port, OCCO_TEST_SENTINELS, MASTER, 1000);
+	write_replicated(f);
+	rep = occo_test_tcp_command(f->srv.master_port, "REPLICAOF 127.0.0.1 %d",
+				    occo_test_free_port());
+	assert_non_null(rep);
+	assert_int_equal(rep->type, REDIS_REPLY_STATUS);
+	freeReplyObject(rep);
+
+	/* the check runs every second */
+	t0 = uv_hrtime();
+	while (!f->down.code && (uv_hrtime() - t0) / 1000000 < 5000)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	if (!strstr(f->down.msg, "connection dropped: the server is no longer a master (role "
+				 "'slave')"))
+		fail_msg("unexpected: '%s'", f->down.msg);
+	occo_err_clear(&f->down);
+	while (!f->down.code && (uv_hrtime() - t0) / 1000000 < 5000)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	if (!strstr(f->down.msg, "not a master: its role is 'slave'"))
+		fail_msg("unexpected: '%s'", f->down.msg);
+	assert_false(occo_redis_is_connected(f->r));
+}
+
 /* A server that is not a master (a stale answer of a sentinel) is never used. */
 static void test_occo_redis_open__require_master_refuses_a_replica(void **state)
 {
@@ -352,6 +397,9 @@ int main(void)
 			test_occo_redis_sentinel_open__follows_a_killed_master, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_occo_redis_sentinel_open__follows_a_manual_failover, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_occo_redis_sentinel_open__a_demoted_master_is_dropped, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_occo_redis_open__require_master_refuses_a_replica, setup, teardown),
 		cmocka_unit_test_setup_teardown(
