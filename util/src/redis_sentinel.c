@@ -120,7 +120,7 @@ static void answer(struct sentinel *s, const struct occo_redis_addr *addr, const
 	maybe_free(s);
 }
 
-/* Note what sentinel idx said (e->msg, without the name of its client). */
+/* Note what the sentinel of q said, for the error when none gives the address. */
 static void note(struct sentinel *s, struct query *q, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void note(struct sentinel *s, struct query *q, const char *fmt, ...)

@@ -13,8 +13,9 @@
  *   they name the promoted replica (within backoff_max_ms of their switch).
  * - A master that Sentinel demotes is told to close its clients (CLIENT KILL), which does the
  *   same; a ROLE check every check_ms catches one that was demoted without that.
- * - The first sentinel that answered is subscribed to "+switch-master": when it announces the
- *   master's new address, the client drops its connection and connects there at once.
+ * - A sentinel (the first that answered; the next one when it goes away) is subscribed to
+ *   "+switch-master": when it announces a new address of the master, the client drops its
+ *   connection and connects there at once, asking that sentinel first.
  * Commands sent to the old master and not answered fail with -OCCO_ECONN (they may have run);
  * commands issued while no master is known wait in the client's queue (cmd_timeout_ms).
  *
