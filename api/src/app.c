@@ -10,6 +10,7 @@
 #include "occo/api/cli.h"
 #include "occo/util/alloc.h"
 #include "occo/util/log.h"
+#include "occo/util/redis_sentinel.h"
 
 int api_app_init(struct api_app *app, const char *prog, const struct occo_config_args *args,
 		 struct occo_err *err)
@@ -82,7 +83,24 @@ int api_app_connect(struct api_app *app, struct occo_err *err)
 		o.password = rc_cfg->password;
 	}
 	o.quiet = 1;
-	rc = occo_redis_open(&app->loop, &o, &app->redis, err);
+	if (rc_cfg->nsentinels) {
+		struct occo_redis_addr addrs[OCCO_REDIS_SENTINEL_MAX] = { 0 };
+		struct occo_redis_sentinel_opts so;
+		size_t i;
+
+		occo_redis_sentinel_opts_init(&so);
+		for (i = 0; i < rc_cfg->nsentinels && i < OCCO_REDIS_SENTINEL_MAX; i++) {
+			addrs[i].host = rc_cfg->sentinels[i].host;
+			addrs[i].port = rc_cfg->sentinels[i].port;
+		}
+		so.sentinels = addrs;
+		so.nsentinels = rc_cfg->nsentinels;
+		so.master = rc_cfg->master;
+		so.password = rc_cfg->sentinel_password;
+		rc = occo_redis_sentinel_open(&app->loop, &o, &so, &app->redis, err);
+	} else {
+		rc = occo_redis_open(&app->loop, &o, &app->redis, err);
+	}
 	free(w.sock);
 	if (rc < 0)
 		return rc;

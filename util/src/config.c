@@ -112,9 +112,16 @@ static int find_file(const char *what, const char *given, const char *env, const
 
 void occo_config_redis_release(struct occo_config_redis *r)
 {
+	size_t i;
+
 	free(r->host);
 	free(r->socket);
 	occo_free_secret(r->password);
+	for (i = 0; i < r->nsentinels; i++)
+		free(r->sentinels[i].host);
+	free(r->sentinels);
+	free(r->master);
+	occo_free_secret(r->sentinel_password);
 	free(r->source);
 	memset(r, 0, sizeof(*r));
 }
@@ -137,14 +144,137 @@ static int parse_int(const char *s, size_t n, long min, long max, long *out)
 	return 0;
 }
 
+#define SENTINEL_URL "redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]"
+#define MAX_SENTINELS 32
+#define MAX_MASTER_NAME 128
+
+/* One sentinel, "host[:port]" or "[v6][:port]" (n bytes at p), appended to r->sentinels. */
+static int parse_sentinel(const char *p, size_t n, const char *source, struct occo_config_redis *r,
+			  struct occo_err *err)
+{
+	const char *host = p, *colon = NULL, *close;
+	size_t hlen = n, i;
+	long port = 26379;
+
+	if (n && p[0] == '[') {
+		close = memchr(p, ']', n);
+		if (!close || close == p + 1 || (close + 1 < p + n && close[1] != ':'))
+			goto bad;
+		host = p + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1 < p + n ? close + 1 : NULL;
+	} else {
+		colon = memchr(p, ':', n);
+		hlen = colon ? (size_t)(colon - p) : n;
+	}
+	if (colon && parse_int(colon + 1, (size_t)(p + n - colon - 1), 1, 65535, &port))
+		goto bad;
+	if (!hlen)
+		goto bad;
+	for (i = 0; i < hlen; i++)
+		if (!isgraph((unsigned char)host[i]) || strchr("/?@[]", host[i]))
+			goto bad;
+	if (r->nsentinels == MAX_SENTINELS)
+		return occo_err_set(err, OCCO_EINVAL, "%s: more than %d sentinels in redis url",
+				    source, MAX_SENTINELS);
+	r->sentinels = occo_realloc(r->sentinels, (r->nsentinels + 1) * sizeof(*r->sentinels));
+	r->sentinels[r->nsentinels].host = occo_strndup(host, hlen);
+	r->sentinels[r->nsentinels].port = (int)port;
+	r->nsentinels++;
+	return 0;
+bad:
+	return occo_err_set(err, OCCO_EINVAL,
+			    "%s: bad sentinel address '%.*s' in redis url (expected HOST:PORT)",
+			    source, (int)(n > 200 ? 200 : n), p);
+}
+
+/* What follows redis+sentinel:// (see config.h); fills r, which the caller releases. */
+static int parse_sentinel_url(const char *p, const char *source, struct occo_config_redis *r,
+			      struct occo_err *err)
+{
+	const char *q = strchr(p, '?'), *end = q ? q : p + strlen(p);
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	const char *hosts_end = slash ? slash : end, *at, *comma, *name, *db;
+	size_t nlen, i;
+	long v;
+	int rc;
+
+	at = memchr(p, '@', (size_t)(hosts_end - p));
+	if (at) {
+		/* [user]:password@ - the master's password; the user part is ignored */
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+
+		if (colon && colon + 1 < at)
+			r->password = occo_strndup(colon + 1, (size_t)(at - colon - 1));
+		p = at + 1;
+	}
+	if (p == hosts_end)
+		return occo_err_set(err, OCCO_EINVAL,
+				    "%s: redis url names no sentinel (expected " SENTINEL_URL ")",
+				    source);
+	while (p <= hosts_end) {
+		comma = memchr(p, ',', (size_t)(hosts_end - p));
+		if ((rc = parse_sentinel(p, (size_t)((comma ? comma : hosts_end) - p), source, r,
+					 err)) < 0)
+			return rc;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+
+	name = slash ? slash + 1 : end;
+	db = memchr(name, '/', (size_t)(end - name));
+	nlen = (size_t)((db ? db : end) - name);
+	if (!nlen)
+		return occo_err_set(err, OCCO_EINVAL,
+				    "%s: redis url names no master (expected " SENTINEL_URL ")",
+				    source);
+	for (i = 0; i < nlen; i++)
+		if (!isgraph((unsigned char)name[i]))
+			break;
+	if (i < nlen || nlen > MAX_MASTER_NAME)
+		return occo_err_set(err, OCCO_EINVAL, "%s: bad master name '%.*s' in redis url",
+				    source, (int)(nlen > 200 ? 200 : nlen), name);
+	r->master = occo_strndup(name, nlen);
+	if (db && db + 1 < end) {
+		if (parse_int(db + 1, (size_t)(end - db - 1), 0, 65535, &v))
+			return occo_err_set(err, OCCO_EINVAL,
+					    "%s: bad database number '%.*s' in redis url", source,
+					    (int)(end - db - 1 > 200 ? 200 : end - db - 1), db + 1);
+		r->db = (int)v;
+	}
+
+	if (q) {
+		/* the query holds a secret: the messages quote only its key */
+		if (strncmp(q, "?sentinel_password=", 19) || strchr(q + 19, '&') || !q[19]) {
+			const char *eq = strchr(q, '=');
+			int klen = (int)((eq ? eq : q + strlen(q)) - q - 1);
+
+			return occo_err_set(err, OCCO_EINVAL,
+					    "%s: bad query parameter '%.*s' in redis url (expected "
+					    "?sentinel_password=SECRET)",
+					    source, klen > 64 ? 64 : klen, q + 1);
+		}
+		r->sentinel_password = occo_strdup(q + 19);
+	}
+	return 0;
+}
+
 int occo_config_redis_parse(const char *url, const char *source, struct occo_config_redis *out,
 			    struct occo_err *err)
 {
 	struct occo_config_redis r = { 0 };
 	const char *p, *at, *slash, *colon, *q;
 	long v;
+	int rc;
 
-	if (!strncmp(url, "unix://", 7)) {
+	if (!strncmp(url, "redis+sentinel://", 17) || !strncmp(url, "sentinel://", 11)) {
+		rc = parse_sentinel_url(strstr(url, "://") + 3, source, &r, err);
+		if (rc < 0) {
+			occo_config_redis_release(&r);
+			return rc;
+		}
+	} else if (!strncmp(url, "unix://", 7)) {
 		p = url + 7;
 		q = strchr(p, '?');
 		if (p[0] != '/')
@@ -203,8 +333,8 @@ int occo_config_redis_parse(const char *url, const char *source, struct occo_con
 		}
 	} else {
 		return occo_err_set(err, OCCO_EINVAL,
-				    "%s: unsupported redis url (expected redis://HOST:PORT/DB or "
-				    "unix:///PATH)",
+				    "%s: unsupported redis url (expected redis://HOST:PORT/DB, "
+				    "unix:///PATH or " SENTINEL_URL ")",
 				    source);
 	}
 	r.source = occo_strdup(source);
@@ -400,6 +530,8 @@ static int resolve_settings(struct occo_config *cfg, struct occo_err *err)
 	}
 	if (cfg->redis.password)
 		occo_log_secret_add(cfg->redis.password);
+	if (cfg->redis.sentinel_password)
+		occo_log_secret_add(cfg->redis.sentinel_password);
 	return 0;
 }
 

@@ -56,6 +56,7 @@
 #include "occo/util/alloc.h"
 #include "occo/util/log.h"
 #include "occo/util/redis.h"
+#include "redis_int.h"
 
 #define DEF_PORT 6379
 #define DEF_CMD_TIMEOUT_MS 5000
@@ -73,7 +74,7 @@ enum phase {
 };
 
 /* Handshake steps: the privdata of their reply callbacks. */
-enum { HS_AUTH = 1, HS_SELECT, HS_PING };
+enum { HS_AUTH = 1, HS_SELECT, HS_PING, HS_ROLE };
 
 struct cmd {
 	struct cmd *prev, *next; /* r->live (or a local list while its caller is answered) */
@@ -475,6 +476,22 @@ static void ev_del_write(void *privdata)
 	ev_update(privdata, 0, UV_WRITABLE);
 }
 
+int occo__redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+	if (ac->c.fd >= 0)
+		fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC);
+	if (redisLibuvAttach(ac, loop) != REDIS_OK) {
+		if (!ac->ev.data)
+			ac->ev.cleanup = NULL;
+		return -1;
+	}
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	return 0;
+}
+
 static void set_name(struct occo_redis *r)
 {
 	free(r->addr);
@@ -619,18 +636,48 @@ static void on_disconnect(const redisAsyncContext *cac, int status)
 	attempt_failed(r, &e);
 }
 
+/* "master", "slave", "sentinel"; NULL when ROLE's reply is not one we know (bounded: 16). */
+static const char *role_of(const redisReply *rep, char *buf, size_t size)
+{
+	const redisReply *first;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || !rep->element[0])
+		return NULL;
+	first = rep->element[0];
+	if ((first->type != REDIS_REPLY_STRING && first->type != REDIS_REPLY_STATUS) ||
+	    first->len >= size)
+		return NULL;
+	memcpy(buf, first->str, first->len);
+	buf[first->len] = '\0';
+	return buf;
+}
+
 static void handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct occo_redis *r = ac->data;
 	redisReply *rep = reply;
 	int step = (int)(intptr_t)priv;
+	const char *role;
 	struct occo_err e;
+	char buf[16];
 
 	/* NULL: the context is going away and onConnect/onDisconnect handle that */
 	if (!r || !rep || r->ac != ac)
 		return;
+	if (step == HS_ROLE && rep->type != REDIS_REPLY_ERROR) {
+		role = role_of(rep, buf, sizeof(buf));
+		if (role && !strcmp(role, "master")) {
+			connected(r);
+			return;
+		}
+		occo_err_set(&e, OCCO_ECONN, "not a master: its role is '%s'",
+			     role ? role : "unknown");
+		drop_ac(r);
+		attempt_failed(r, &e);
+		return;
+	}
 	if (rep->type != REDIS_REPLY_ERROR) {
-		if (step == HS_PING)
+		if (step == HS_PING && !r->o.require_master)
 			connected(r);
 		return;
 	}
@@ -638,6 +685,8 @@ static void handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
 		occo_err_set(&e, OCCO_EAUTH, "authentication failed: %s", rep->str);
 	else if (step == HS_SELECT)
 		occo_err_set(&e, OCCO_EREMOTE, "cannot select database %d: %s", r->o.db, rep->str);
+	else if (step == HS_ROLE)
+		occo_err_set(&e, OCCO_EREMOTE, "cannot check the role: %s", rep->str);
 	else
 		occo_err_set(&e, OCCO_ECONN, "not ready: %s", rep->str); /* e.g. LOADING */
 	drop_ac(r);
@@ -671,6 +720,10 @@ static int handshake(struct occo_redis *r, redisAsyncContext *ac)
 	/* PING last: it also fails while the server loads its data (-LOADING) */
 	if (redisAsyncCommand(ac, handshake_reply, (void *)(intptr_t)HS_PING, "PING") != REDIS_OK)
 		return -1;
+	/* a Sentinel's answer may be stale: a demoted master is a replica now */
+	if (r->o.require_master &&
+	    redisAsyncCommand(ac, handshake_reply, (void *)(intptr_t)HS_ROLE, "ROLE") != REDIS_OK)
+		return -1;
 	return 0;
 }
 
@@ -692,20 +745,12 @@ static void connect_to(struct occo_redis *r, const char *ip)
 		attempt_failed(r, &e);
 		return;
 	}
-	if (ac->c.fd >= 0)
-		fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC);
-	if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
-		if (!ac->ev.data)
-			ac->ev.cleanup = NULL;
+	if (occo__redis_attach(ac, r->loop) < 0) {
 		redisAsyncFree(ac);
 		occo_err_set(&e, OCCO_EIO, "cannot connect: cannot watch the socket");
 		attempt_failed(r, &e);
 		return;
 	}
-	ac->ev.addRead = ev_add_read;
-	ac->ev.delRead = ev_del_read;
-	ac->ev.addWrite = ev_add_write;
-	ac->ev.delWrite = ev_del_write;
 	ac->data = r;
 	r->ac = ac;
 	r->phase = PH_CONNECTING;
@@ -953,6 +998,28 @@ void occo_redis_close(struct occo_redis *r, occo_redis_close_fn close_cb, void *
 		uv_cancel((uv_req_t *)&r->gai);
 	uv_close((uv_handle_t *)&r->conn_timer, handle_closed);
 	uv_close((uv_handle_t *)&r->cmd_timer, handle_closed);
+	/* last: the resolver may answer a pending question from inside this call */
+	if (r->o.resolve_stop)
+		r->o.resolve_stop(r, r->o.resolve_ud);
+}
+
+void occo_redis_reconnect(struct occo_redis *r, const char *why)
+{
+	struct occo_err e;
+
+	if (r->closing)
+		return;
+	r->backoff = r->o.backoff_min_ms;
+	if (r->phase == PH_IDLE) {
+		uv_timer_start(&r->conn_timer, conn_timer_cb, 0, 0);
+		return;
+	}
+	if (r->phase != PH_CONNECTING && r->phase != PH_CONNECTED)
+		return;
+	/* hiredis answers the commands it holds with NULL: "connection lost" */
+	drop_ac(r);
+	occo_err_set(&e, OCCO_ECONN, "connection dropped: %s", why ? why : "asked to reconnect");
+	attempt_failed(r, &e);
 }
 
 int occo_redis_is_connected(const struct occo_redis *r)

@@ -1,7 +1,8 @@
 /*
  * test_redis.c - the async Redis client and the embedded redis-server, against real
  * redis-servers: commands, pipelining, the server killed mid-pipeline and restarted, the queue
- * and its deadline, close, TCP, AUTH, SELECT, and starting/reusing/stopping the embedded server.
+ * and its deadline, close, TCP, AUTH, SELECT, the resolver and a forced reconnect, and
+ * starting/reusing/stopping the embedded server.
  *
  * Every test runs its own loop and ends with uv_loop_close() == 0: nothing of a client is left.
  * Nothing sleeps: the loop runs until the event a test waits for.
@@ -667,6 +668,7 @@ struct resolver {
 	struct occo_redis *r;
 	const char *sock;
 	int asked;
+	int stopped; /* resolve_stop calls */
 };
 
 static void resolver_answer(uv_timer_t *t)
@@ -709,6 +711,59 @@ static void test_occo_redis_open__asks_the_resolver_each_attempt(void **state)
 	expect_status(t, "PING", "PONG");
 	assert_true(res.asked >= 2);
 	client_close(f, t);
+	uv_close((uv_handle_t *)&res.timer, NULL);
+	uv_run(&f->loop, UV_RUN_NOWAIT); /* res is on this stack frame */
+}
+
+static void resolver_stop(struct occo_redis *r, void *ud)
+{
+	struct resolver *res = ud;
+
+	(void)r;
+	res->stopped++;
+}
+
+/*
+ * occo_redis_reconnect (a Sentinel announced a new master): the command in flight fails with
+ * -OCCO_ECONN, the resolver is asked again, later commands run on the new connection; close
+ * tells the resolver.
+ */
+static void test_occo_redis_reconnect__drops_and_asks_the_resolver_again(void **state)
+{
+	struct fx *f = *state;
+	struct resolver res = { .sock = f->srv.sock };
+	struct done_count d = { .loop = &f->loop };
+	struct occo_redis_opts o;
+	struct occo_redis *t;
+	struct occo_err err;
+	int downs;
+
+	uv_timer_init(&f->loop, &res.timer);
+	res.timer.data = &res;
+	occo_redis_opts_init(&o);
+	o.resolve = resolve;
+	o.resolve_stop = resolver_stop;
+	o.resolve_ud = &res;
+	t = client_open(f, &o);
+	expect_status(t, "PING", "PONG");
+	assert_int_equal(res.asked, 1);
+
+	/* the server holds BLPOP: it is in flight when the connection is dropped */
+	assert_int_equal(occo_redis_command(t, count_cb, &d, &err, "BLPOP nothing 0"), 0);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	downs = f->downs;
+	occo_redis_reconnect(t, "the master moved");
+	while (d.n == 0)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(d.code, OCCO_ECONN);
+	assert_int_equal(f->downs, downs + 1);
+	assert_non_null(strstr(f->last_state_err.msg, "connection dropped: the master moved"));
+	expect_status(t, "PING", "PONG");
+	assert_int_equal(res.asked, 2);
+
+	assert_int_equal(res.stopped, 0);
+	client_close(f, t);
+	assert_int_equal(res.stopped, 1);
 	uv_close((uv_handle_t *)&res.timer, NULL);
 	uv_run(&f->loop, UV_RUN_NOWAIT); /* res is on this stack frame */
 }
@@ -981,6 +1036,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_occo_redis_open__asks_the_resolver_each_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_occo_redis_reconnect__drops_and_asks_the_resolver_again, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_occo_redis_embedded_start__starts_reuses_and_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -207,7 +207,101 @@ static const struct {
 	{ "redis://h/x", "bad database number 'x'" },
 	{ "unix://relative.sock", "absolute path" },
 	{ "unix:///r.sock?database=1", "bad query" },
+	{ "redis+sentinel://h", "names no master" },
+	{ "redis+sentinel://h/", "names no master" },
+	{ "redis+sentinel:///m", "names no sentinel" },
+	{ "redis+sentinel://:pw@/m", "names no sentinel" },
+	{ "redis+sentinel://h1,/m", "bad sentinel address '' " },
+	{ "redis+sentinel://h1,,h2/m", "bad sentinel address ''" },
+	{ "redis+sentinel://h1:0/m", "bad sentinel address 'h1:0'" },
+	{ "redis+sentinel://h1:26379x/m", "bad sentinel address 'h1:26379x'" },
+	{ "redis+sentinel://[::1/m", "bad sentinel address '[::1'" },
+	{ "redis+sentinel://[]:1/m", "bad sentinel address '[]:1'" },
+	{ "redis+sentinel://[::1]x/m", "bad sentinel address '[::1]x'" },
+	{ "redis+sentinel://h/m/x", "bad database number 'x'" },
+	{ "redis+sentinel://h/m/70000", "bad database number '70000'" },
+	{ "sentinel://h/m?password=hunter2", "bad query parameter 'password'" },
+	{ "sentinel://h/m?sentinel_password=", "bad query parameter 'sentinel_password'" },
+	{ "sentinel://h/m?sentinel_password=a&db=1", "bad query parameter 'sentinel_password'" },
+	{ "sentinel://h/m\tx", "bad master name" },
 };
+
+/* A Sentinel URL and what it is parsed into. */
+static void test_occo_config_redis_parse__sentinel_urls(void **state)
+{
+	struct occo_config_redis r;
+	struct occo_err err;
+
+	(void)state;
+	assert_int_equal(occo_config_redis_parse("redis+sentinel://:m-pw@10.0.0.1:26380,"
+						 "[fd00::2],s3.example:5000/my.master-1/3"
+						 "?sentinel_password=s-pw",
+						 "$OCCOPUS_REDIS_URL", &r, &err),
+			 0);
+	assert_int_equal(r.nsentinels, 3);
+	assert_string_equal(r.sentinels[0].host, "10.0.0.1");
+	assert_int_equal(r.sentinels[0].port, 26380);
+	assert_string_equal(r.sentinels[1].host, "fd00::2");
+	assert_int_equal(r.sentinels[1].port, 26379);
+	assert_string_equal(r.sentinels[2].host, "s3.example");
+	assert_int_equal(r.sentinels[2].port, 5000);
+	assert_string_equal(r.master, "my.master-1");
+	assert_int_equal(r.db, 3);
+	assert_string_equal(r.password, "m-pw");
+	assert_string_equal(r.sentinel_password, "s-pw");
+	assert_null(r.host);
+	assert_null(r.socket);
+	assert_false(r.embedded);
+	assert_string_equal(r.source, "$OCCOPUS_REDIS_URL");
+	occo_config_redis_release(&r);
+
+	/* sentinel:// is the same; no password, no database */
+	assert_int_equal(occo_config_redis_parse("sentinel://127.0.0.1/mymaster", "t", &r, &err),
+			 0);
+	assert_int_equal(r.nsentinels, 1);
+	assert_string_equal(r.sentinels[0].host, "127.0.0.1");
+	assert_int_equal(r.sentinels[0].port, 26379);
+	assert_string_equal(r.master, "mymaster");
+	assert_int_equal(r.db, 0);
+	assert_null(r.password);
+	assert_null(r.sentinel_password);
+	occo_config_redis_release(&r);
+
+	/* errors name the source and never quote the secret */
+	assert_true(occo_config_redis_parse("sentinel://h/m?sentinel_pw=hunter2", "redis.url", &r,
+					    &err) < 0);
+	assert_int_equal(err.code, OCCO_EINVAL);
+	assert_non_null(strstr(err.msg, "redis.url: bad query parameter 'sentinel_pw'"));
+	assert_null(strstr(err.msg, "hunter2"));
+}
+
+/* In the file, with the password of redis.password for the master and the secrets registered. */
+static void test_occo_config_load__sentinel_url_in_the_file(void **state)
+{
+	struct env *e = *state;
+	struct occo_config_args args = { .cfg_path = "c.yaml" };
+	struct occo_config cfg;
+	struct occo_err err;
+	char line[] = "m-pw-123 s-pw-456";
+
+	occo_test_write_file(e->cwd, "c.yaml",
+			     "redis:\n"
+			     "  url: 'redis+sentinel://a:1,b:2/mm?sentinel_password=s-pw-456'\n"
+			     "  password: m-pw-123\n");
+	assert_int_equal(occo_config_load(&cfg, &args, &err), 0);
+	assert_int_equal(cfg.redis.nsentinels, 2);
+	assert_string_equal(cfg.redis.master, "mm");
+	assert_string_equal(cfg.redis.password, "m-pw-123");
+	assert_string_equal(cfg.redis.sentinel_password, "s-pw-456");
+	assert_non_null(strstr(cfg.redis.source, "c.yaml:2:8: redis.url"));
+	assert_string_equal(occo_log_redact(line), "*** ***");
+	occo_config_release(&cfg);
+
+	occo_test_write_file(e->cwd, "c.yaml", "redis: {url: 'sentinel://a:1'}\n");
+	assert_true(occo_config_load(&cfg, &args, &err) < 0);
+	assert_non_null(strstr(err.msg, "c.yaml:1:14: redis.url: redis url names no master"));
+	occo_config_release(&cfg);
+}
 
 static void test_occo_config_redis_parse__urls(void **state)
 {
@@ -393,6 +487,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_occo_config_load__our_settings_and_the_environment, setup, teardown),
 		cmocka_unit_test(test_occo_config_redis_parse__urls),
+		cmocka_unit_test(test_occo_config_redis_parse__sentinel_urls),
+		cmocka_unit_test_setup_teardown(test_occo_config_load__sentinel_url_in_the_file,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_occo_config_load__bad_settings_are_positioned,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_occo_config_auth_select__occopus_rule, setup,

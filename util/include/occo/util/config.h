@@ -15,6 +15,7 @@
  *
  *   redis:
  *     url: redis://127.0.0.1:6379/0   # or unix:///run/redis.sock?db=0; absent: embedded
+ *       # or, behind Redis Sentinel: redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/0
  *     password: ...                   # optional; never logged
  *   state_dir: ~/.occopus/state       # embedded Redis, local nodes, locks
  *   namespace: occo                   # prefix of every Redis key
@@ -45,6 +46,12 @@ enum occo_config_origin {
 	OCCO_CONFIG_SEARCH, /* found in one of the default places */
 };
 
+/* A sentinel of a redis+sentinel:// URL. */
+struct occo_config_sentinel {
+	char *host;
+	int port; /* default 26379 */
+};
+
 /* Where the state store is. */
 struct occo_config_redis {
 	int embedded; /* 1: start/reuse the private server in state_dir */
@@ -53,6 +60,10 @@ struct occo_config_redis {
 	char *socket; /* unix socket path, or NULL (for embedded: <state_dir>/redis.sock) */
 	int db; /* database number */
 	char *password; /* secret, or NULL */
+	struct occo_config_sentinel *sentinels; /* behind Redis Sentinel: ask these, else NULL */
+	size_t nsentinels;
+	char *master; /* the name the sentinels know the master by (with sentinels) */
+	char *sentinel_password; /* AUTH to the sentinels: secret, or NULL */
 	char *source; /* what set it, for messages: "redis.url (FILE:LINE:COL)", "$OCCOPUS_REDIS_URL" */
 };
 
@@ -93,8 +104,11 @@ void occo_config_release(struct occo_config *cfg);
 const json_t *occo_config_lookup(const struct occo_config *cfg, const char *path);
 
 /*
- * Parse a Redis URL: redis://[:password@]host[:port][/db] or unix://PATH[?db=N]. Fills `out`
- * (release with occo_config_redis_release). `source` names it in error messages.
+ * Parse a Redis URL: redis://[:password@]host[:port][/db], unix://PATH[?db=N], or (Redis
+ * Sentinel) redis+sentinel://[:password@]host[:port][,host[:port]...]/master[/db]
+ * [?sentinel_password=SECRET] (also sentinel://; a host may be an [IPv6] address; the port of a
+ * sentinel defaults to 26379; the password is the master's). Fills `out` (release with
+ * occo_config_redis_release). `source` names it in error messages, which never quote a password.
  */
 int occo_config_redis_parse(const char *url, const char *source, struct occo_config_redis *out,
 			    struct occo_err *err);

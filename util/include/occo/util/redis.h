@@ -6,11 +6,12 @@
  * libuv adapter that adds what hiredis lacks:
  *
  * - Reconnection. The client connects in the background (never from inside occo_redis_open),
- *   runs a handshake (AUTH, SELECT, PING) and is "connected" when PING answers. When a connect
- *   attempt fails or the connection drops, it tries again after a delay that starts at
- *   backoff_min_ms and doubles up to backoff_max_ms (with jitter: between half and all of it).
- *   Before each attempt it asks the resolver, if one is set, for the address: this is where a
- *   Redis Sentinel lookup of the current master plugs in.
+ *   runs a handshake (AUTH, SELECT, PING, and ROLE when it must reach a master) and is
+ *   "connected" when the last of them answers. When a connect attempt fails or the connection
+ *   drops, it tries again after a delay that starts at backoff_min_ms and doubles up to
+ *   backoff_max_ms (with jitter: between half and all of it). Before each attempt it asks the
+ *   resolver, if one is set, for the address: this is where a Redis Sentinel lookup of the
+ *   current master plugs in (redis_sentinel.h).
  * - A queue. Commands issued while not connected are formatted at once and kept (at most
  *   max_queued of them), then sent in order when the connection is back.
  * - Deadlines. Every command gets its callback within cmd_timeout_ms of being issued: queued
@@ -57,6 +58,12 @@ struct occo_redis_addr {
 typedef void (*occo_redis_resolve_fn)(struct occo_redis *r, void *ud);
 
 /*
+ * Called once, from inside occo_redis_close(), to tell the resolver that the client is closing:
+ * it answers a pending question soon (with an error) and must not touch the client afterwards.
+ */
+typedef void (*occo_redis_resolve_stop_fn)(struct occo_redis *r, void *ud);
+
+/*
  * Called when the client becomes connected (connected = 1, err = NULL), when it loses its
  * connection, and when an attempt to connect fails (connected = 0, err says why). It may issue
  * commands and may close the client.
@@ -75,7 +82,9 @@ struct occo_redis_opts {
 	unsigned backoff_max_ms; /* largest delay (2000) */
 	size_t max_queued; /* commands waiting for a connection (100000) */
 	int quiet; /* log connection problems at debug level only (probes) */
+	int require_master; /* the handshake ends with ROLE, which must say "master" */
 	occo_redis_resolve_fn resolve; /* NULL: always connect to addr */
+	occo_redis_resolve_stop_fn resolve_stop; /* NULL: not told */
 	void *resolve_ud;
 	occo_redis_state_fn on_state; /* NULL: not told */
 	void *state_ud;
@@ -151,6 +160,15 @@ int occo_redis_command_argv_wait(struct occo_redis *r, int argc, const char *con
  */
 void occo_redis_resolved(struct occo_redis *r, const struct occo_redis_addr *addr,
 			 const struct occo_err *err);
+
+/*
+ * Drop the current connection, or cut short the wait before the next attempt, and connect again
+ * soon, asking the resolver anew (a Sentinel saw the master change). Commands sent and not
+ * answered fail with -OCCO_ECONN; queued ones wait for the new connection. `why` (may be NULL)
+ * goes into the error. Nothing happens while an address is being resolved or looked up, or
+ * when the client is closing.
+ */
+void occo_redis_reconnect(struct occo_redis *r, const char *why);
 
 /* 1 when the handshake of the current connection is done, else 0. */
 int occo_redis_is_connected(const struct occo_redis *r);

@@ -1,0 +1,99 @@
+/*
+ * test_sentinel.c - the programs reach a state store behind Redis Sentinel: occopus-import with
+ * $OCCOPUS_REDIS_URL=redis+sentinel://... stores its node definitions on the master the
+ * sentinels name, and says clearly (without the sentinels' password) when no sentinel answers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sentinel.h"
+#include "testutil.h"
+#include "occo/util/alloc.h"
+
+#define MASTER "occo-master"
+
+static const char nodes_yaml[] = "'node_def:a':\n"
+				 "  - resource: {type: dummy}\n";
+
+static int run_import(const char *dir, const char *url, char **err_out)
+{
+	char *prog = occo_test_program("api/occopus-import");
+	char *argv[] = { prog, "nodes.yaml", NULL };
+	char *env_home = occo_asprintf("HOME=%s", dir);
+	char *env_url = occo_asprintf("OCCOPUS_REDIS_URL=%s", url);
+	char *env[] = { env_home, env_url, "OCCOPUS_CONFIG_PATH=", NULL };
+	int rc;
+
+	occo_test_write_file(dir, "nodes.yaml", nodes_yaml);
+	rc = occo_test_run(dir, argv, env, NULL, err_out);
+	free(prog);
+	free(env_home);
+	free(env_url);
+	return rc;
+}
+
+static void test_api_app_connect__through_sentinels(void **state)
+{
+	struct occo_test_sentinels t;
+	char *dir = occo_test_tmpdir("sentinel-app"), *url, *err = NULL;
+	redisReply *rep;
+	int rc;
+
+	(void)state;
+	if (occo_test_sentinels_start(&t, MASTER) < 0) {
+		occo_test_sentinels_stop(&t);
+		fail_msg("cannot start the master, the replica and the sentinels");
+	}
+	/* the first sentinel is down: the next ones are asked */
+	url = occo_asprintf("redis+sentinel://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/" MASTER,
+			    occo_test_free_port(), t.sentinel_port[0], t.sentinel_port[1]);
+	rc = run_import(dir, url, &err);
+	if (rc != 0)
+		fail_msg("occopus-import exited %d: %s", rc, err);
+	free(err);
+	rep = occo_test_tcp_command(t.master_port, "DBSIZE");
+	assert_non_null(rep);
+	assert_int_equal(rep->type, REDIS_REPLY_INTEGER);
+	assert_true(rep->integer > 0);
+	freeReplyObject(rep);
+
+	free(url);
+	occo_test_sentinels_stop(&t);
+	occo_test_rmtree(dir);
+	free(dir);
+}
+
+static void test_api_app_connect__no_sentinel_answers(void **state)
+{
+	char *dir = occo_test_tmpdir("sentinel-app"), *url, *err = NULL;
+	int p1 = occo_test_free_port(), p2 = occo_test_free_port();
+	char want[128];
+
+	(void)state;
+	url = occo_asprintf("sentinel://127.0.0.1:%d,127.0.0.1:%d/" MASTER
+			    "?sentinel_password=hunter2-secret",
+			    p1, p2);
+	assert_int_not_equal(run_import(dir, url, &err), 0);
+	assert_non_null(strstr(err, "cannot reach the state store (configured by "
+				    "$OCCOPUS_REDIS_URL)"));
+	assert_non_null(strstr(err, "no sentinel gave the address of master '" MASTER "'"));
+	snprintf(want, sizeof(want), "sentinel 127.0.0.1:%d: cannot connect", p2);
+	assert_non_null(strstr(err, want));
+	assert_null(strstr(err, "hunter2"));
+	free(err);
+	free(url);
+	occo_test_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_api_app_connect__through_sentinels),
+		cmocka_unit_test(test_api_app_connect__no_sentinel_answers),
+	};
+
+	if (!occo_test_have_program("redis-server"))
+		return OCCO_TEST_SKIP;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,17 @@
+/*
+ * redis_int.h - what the Redis client shares with the Sentinel lookup (redis_sentinel.c).
+ */
+#ifndef OCCO_UTIL_REDIS_INT_H
+#define OCCO_UTIL_REDIS_INT_H
+
+#include <hiredis/async.h>
+#include <uv.h>
+
+/*
+ * Put a fresh hiredis context on the loop: its socket close-on-exec, the libuv adapter with
+ * event hooks that let hiredis see a poll error (see redis.c). -1 when the socket cannot be
+ * watched; the caller then frees the context with redisAsyncFree().
+ */
+int occo__redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
+
+#endif
