@@ -358,8 +358,9 @@ static int infra_load(struct api_engine *e, const char *infra_id, json_t *desc, 
 		rc = ib_snapshot_load_desc(e->app->redis, e->app->cfg.ns, infra_id, desc,
 					   snapshot_loaded, l, err);
 	else
-		rc = ib_snapshot_load(e->app->redis, e->app->cfg.ns, infra_id, snapshot_loaded, l,
-				      err);
+		rc = ib_snapshot_load_ex(e->app->redis, e->app->cfg.ns, infra_id, NULL,
+					 e->lean ? IB_SNAPSHOT_NO_EDGES : 0, snapshot_loaded, l,
+					 err);
 	if (rc < 0) {
 		json_decref(l->defs);
 		free(l);

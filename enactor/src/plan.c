@@ -55,25 +55,59 @@ static int upkeep(const json_t *rec)
 	return -1;
 }
 
+/* A record upkeep keeps, by node name: sorted, a node's records are one run of the array. */
+struct kept {
+	const char *name;
+	void *it; /* the record in `nodes` (an iterator: its key is the node_id) */
+	size_t order; /* in `nodes`: a node's instances keep that order */
+};
+
+static int kept_cmp(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The run of `name` in kept[0..n): *first, and the count returned. */
+static size_t kept_run(const struct kept *kept, size_t n, const char *name, size_t *first)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(kept[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (hi < n && !strcmp(kept[hi].name, name))
+		hi++;
+	return hi - lo;
+}
+
 /* One node: its existing instances, its scaling plan, its drops and creates. */
 static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, const json_t *nodes,
-		     const json_t *mine, const json_t *scaling, int *create, struct occo_err *err)
+		     const struct kept *mine, size_t nmine, const json_t *scaling, int *create,
+		     struct occo_err *err)
 {
 	const char *name = json_string_value(json_object_get(node, "name"));
 	struct ib_scaling_inst *inst;
 	struct ib_scaling_plan sp;
 	const char *k;
-	json_t *v, *idv;
+	json_t *v;
 	size_t n = 0, i;
 	int rc;
 
-	/* `mine`: the node_ids of this node's records that upkeep keeps */
-	inst = occo_calloc(json_array_size(mine) + 1, sizeof(*inst));
-	json_array_foreach (mine, i, idv) {
-		void *it = json_object_iter_at((json_t *)nodes, json_string_value(idv));
-		const json_t *rec = json_object_iter_value(it);
+	/* `mine`: this node's records that upkeep keeps */
+	inst = occo_calloc(nmine + 1, sizeof(*inst));
+	for (i = 0; i < nmine; i++) {
+		const json_t *rec = json_object_iter_value(mine[i].it);
 
-		inst[n].node_id = json_object_iter_key(it);
+		inst[n].node_id = json_object_iter_key(mine[i].it);
 		inst[n].addresses = json_object_get(rec, "addresses");
 		inst[n].created_at =
 			(uint64_t)json_integer_value(json_object_get(rec, "created_at"));
@@ -110,9 +144,11 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 {
 	const json_t *dnodes = json_object_get(desc, "nodes");
 	const json_t *levels = json_object_get(desc, "levels");
-	json_t *by_name, *kept, *node, *level, *name, *rec;
+	json_t *by_name, *node, *level, *name, *rec;
 	struct enact_plan p = { 0 };
-	size_t dcap = 0, i, j;
+	struct kept *kept = NULL;
+	size_t dcap = 0, nkept = 0, i, j;
+	void *it;
 	const char *id;
 	int rc = 0, verdict, guard;
 
@@ -145,10 +181,14 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 				  opts ? opts->max_failed_share : 0);
 
 	/* upkeep and removed nodes; the kept records grouped by node name */
-	kept = json_object();
-	json_object_foreach ((json_t *)nodes, id, rec) {
-		const char *rname = json_string_value(json_object_get(rec, "name"));
-		json_t *list;
+	kept = occo_calloc(json_object_size(nodes) + 1, sizeof(*kept));
+	for (it = json_object_iter((json_t *)nodes); it;
+	     it = json_object_iter_next((json_t *)nodes, it)) {
+		const char *rname;
+
+		id = json_object_iter_key(it);
+		rec = json_object_iter_value(it);
+		rname = json_string_value(json_object_get(rec, "name"));
 
 		verdict = upkeep(rec);
 		if (guard && health_failed(rec)) {
@@ -163,13 +203,10 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 			add_drop(&p, &dcap, id, rname, ENACT_DROP_REMOVED);
 			continue;
 		}
-		list = json_object_get(kept, rname);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(kept, rname, list);
-		}
-		json_array_append_new(list, json_string(id));
+		kept[nkept] = (struct kept){ rname, it, nkept };
+		nkept++;
 	}
+	qsort(kept, nkept, sizeof(*kept), kept_cmp);
 
 	/* scaling and creation, level by level */
 	p.nlevels = json_array_size(levels);
@@ -178,6 +215,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 		p.levels[i].v = occo_calloc(json_array_size(level) + 1, sizeof(*p.levels[i].v));
 		json_array_foreach (level, j, name) {
 			int create = 0;
+			size_t first, nmine;
 
 			node = json_object_get(by_name, json_string_value(name));
 			if (!node) {
@@ -186,8 +224,8 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 						  json_string_value(name));
 				goto out;
 			}
-			rc = plan_node(&p, &dcap, node, nodes,
-				       json_object_get(kept, json_string_value(name)), scaling,
+			nmine = kept_run(kept, nkept, json_string_value(name), &first);
+			rc = plan_node(&p, &dcap, node, nodes, kept + first, nmine, scaling,
 				       &create, err);
 			if (rc < 0)
 				goto out;
@@ -201,7 +239,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	}
 out:
 	json_decref(by_name);
-	json_decref(kept);
+	free(kept);
 	if (rc < 0) {
 		enact_plan_release(&p);
 		return rc;

@@ -29,12 +29,21 @@ char *ib__json_dump(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-int ib__json_parse(struct occo_redis *r, const char *s, size_t len, const char *key,
-		   const char *field, json_t **out, struct occo_err *err)
+static int parse(struct occo_redis *r, const char *s, size_t len, const char *key,
+		 const char *field, struct occo_json_sharer *sh, int members_only, json_t **out,
+		 struct occo_err *err)
 {
 	json_error_t jerr;
-	json_t *v = json_loadb(s, len, JSON_DECODE_ANY, &jerr);
+	json_t *v = NULL;
 
+	if (sh && !members_only) {
+		if (occo_json_load_shared(s, len, sh, &v, &jerr) < 0)
+			v = NULL;
+	} else {
+		v = json_loadb(s, len, JSON_DECODE_ANY, &jerr);
+		if (v && sh)
+			occo_json_sharer_put_members(sh, v);
+	}
 	if (!v) {
 		if (field)
 			return occo_err_set(err, OCCO_EPROTO,
@@ -45,4 +54,17 @@ int ib__json_parse(struct occo_redis *r, const char *s, size_t len, const char *
 	}
 	*out = v;
 	return 0;
+}
+
+int ib__json_parse(struct occo_redis *r, const char *s, size_t len, const char *key,
+		   const char *field, json_t **out, struct occo_err *err)
+{
+	return parse(r, s, len, key, field, NULL, 0, out, err);
+}
+
+int ib__json_parse_shared(struct occo_redis *r, const char *s, size_t len, const char *key,
+			  const char *field, struct occo_json_sharer *sh, int members_only,
+			  json_t **out, struct occo_err *err)
+{
+	return parse(r, s, len, key, field, sh, members_only, out, err);
 }

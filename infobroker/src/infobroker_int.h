@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "occo/util/json.h"
+
 #include "occo/util/err.h"
 #include "occo/util/redis.h"
 
@@ -31,5 +33,13 @@ char *ib__json_dump(const json_t *v);
  */
 int ib__json_parse(struct occo_redis *r, const char *s, size_t len, const char *key,
 		   const char *field, json_t **out, struct occo_err *err);
+/*
+ * The same, sharing equal small values through sh (util/json.h): the description is parsed
+ * piece by piece and shared as it goes; with members_only, the value's members are shared
+ * but the value itself stays distinct (an instance record, which is changed later).
+ */
+int ib__json_parse_shared(struct occo_redis *r, const char *s, size_t len, const char *key,
+			  const char *field, struct occo_json_sharer *sh, int members_only,
+			  json_t **out, struct occo_err *err);
 
 #endif

@@ -337,6 +337,8 @@ struct snap_op {
 	struct occo_err err; /* the first failure */
 	ib_snapshot_fn cb;
 	void *ud;
+	struct occo_json_sharer *sh; /* the description and the records share small values */
+	unsigned flags; /* ib_snapshot_flags */
 };
 
 void ib_snapshot_free(struct ib_snapshot *snap)
@@ -357,13 +359,14 @@ static void snap_op_free(struct snap_op *op)
 
 	for (i = 0; i < SN_N; i++)
 		free(op->keys[i]);
+	occo_json_sharer_free(op->sh, NULL);
 	ib_snapshot_free(op->snap);
 	free(op);
 }
 
 /* An HGETALL reply into {field: value}; values parsed as JSON unless `raw`. */
 static int parse_hash(struct occo_redis *r, const redisReply *reply, const char *key, int raw,
-		      json_t **out, struct occo_err *err)
+		      struct occo_json_sharer *sh, json_t **out, struct occo_err *err)
 {
 	json_t *obj, *v;
 	size_t i;
@@ -381,7 +384,8 @@ static int parse_hash(struct occo_redis *r, const redisReply *reply, const char 
 		}
 		if (raw) {
 			v = json_stringn(val->str, val->len);
-		} else if ((rc = ib__json_parse(r, val->str, val->len, key, f->str, &v, err)) < 0) {
+		} else if ((rc = ib__json_parse_shared(r, val->str, val->len, key, f->str, sh, 1,
+						       &v, err)) < 0) {
 			json_decref(obj);
 			return rc;
 		}
@@ -391,6 +395,14 @@ static int parse_hash(struct occo_redis *r, const redisReply *reply, const char 
 					    "%s: %s field '%s' is not valid UTF-8",
 					    occo_redis_name(r), key, f->str);
 		}
+		/*
+		 * The reply of 100,000 records is tens of MB: give each field back as soon as it
+		 * is parsed (hiredis frees the rest, and skips what is NULL, after this callback).
+		 */
+		freeReplyObject(reply->element[i]);
+		freeReplyObject(reply->element[i + 1]);
+		((redisReply *)reply)->element[i] = NULL;
+		((redisReply *)reply)->element[i + 1] = NULL;
 	}
 	*out = obj;
 	return 0;
@@ -418,19 +430,21 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 					    s->infra_id);
 		if (reply->type != REDIS_REPLY_STRING)
 			return ib__reply_unexpected(r, reply, err, key);
-		if ((rc = ib__json_parse(r, reply->str, reply->len, key, NULL, &s->desc, err)) < 0)
+		if ((rc = ib__json_parse_shared(r, reply->str, reply->len, key, NULL, op->sh, 0,
+						&s->desc, err)) < 0)
 			return rc;
 		if (!json_is_object(s->desc))
 			return occo_err_set(err, OCCO_EPROTO, "%s: %s is not a JSON object",
 					    occo_redis_name(r), key);
-		occo_json_share(s->desc, NULL); /* read-only: equal small values become one */
+		if (op->flags & IB_SNAPSHOT_NO_EDGES)
+			json_object_del(s->desc, "edges");
 		return 0;
 	case SN_NODES:
-		return parse_hash(r, reply, key, 0, &s->nodes, err);
+		return parse_hash(r, reply, key, 0, op->sh, &s->nodes, err);
 	case SN_SCALING:
-		return parse_hash(r, reply, key, 1, &s->scaling, err);
+		return parse_hash(r, reply, key, 1, NULL, &s->scaling, err);
 	default:
-		return parse_hash(r, reply, key, 0, &s->health, err);
+		return parse_hash(r, reply, key, 0, NULL, &s->health, err);
 	}
 }
 
@@ -463,8 +477,8 @@ static void snap_reply(struct occo_redis *r, const redisReply *reply, const stru
 	snap_op_free(op);
 }
 
-static int snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
-			 ib_snapshot_fn cb, void *ud, struct occo_err *err)
+int ib_snapshot_load_ex(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
+			unsigned flags, ib_snapshot_fn cb, void *ud, struct occo_err *err)
 {
 	struct snap_op *op;
 	int i, rc;
@@ -475,6 +489,8 @@ static int snapshot_load(struct occo_redis *r, const char *ns, const char *infra
 	op->snap = occo_calloc(1, sizeof(*op->snap));
 	op->snap->infra_id = occo_strdup(infra_id);
 	op->snap->desc = json_incref(desc);
+	op->sh = occo_json_sharer_new();
+	op->flags = flags;
 	op->cb = cb;
 	op->ud = ud;
 	for (i = 0; i < SN_N; i++)
@@ -503,7 +519,7 @@ static int snapshot_load(struct occo_redis *r, const char *ns, const char *infra
 int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, ib_snapshot_fn cb,
 		     void *ud, struct occo_err *err)
 {
-	return snapshot_load(r, ns, infra_id, NULL, cb, ud, err);
+	return ib_snapshot_load_ex(r, ns, infra_id, NULL, 0, cb, ud, err);
 }
 
 int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
@@ -513,5 +529,5 @@ int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infr
 		return occo_err_set(err, OCCO_EINVAL,
 				    "cannot load infrastructure '%s': no description",
 				    infra_id ? infra_id : "");
-	return snapshot_load(r, ns, infra_id, desc, cb, ud, err);
+	return ib_snapshot_load_ex(r, ns, infra_id, desc, 0, cb, ud, err);
 }

@@ -10,6 +10,7 @@
  * key: 16 bytes per distinct value.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +217,171 @@ json_t *occo_json_sharer_put(struct occo_json_sharer *sh, json_t *v)
 		json_decref(v);
 	}
 	return r;
+}
+
+void occo_json_sharer_put_members(struct occo_json_sharer *sh, json_t *v)
+{
+	json_t *m, *r;
+	size_t i;
+	void *it;
+
+	if (json_is_array(v)) {
+		json_array_foreach (v, i, m) {
+			r = occo_json_sharer_put(sh, json_incref(m));
+			if (r != m)
+				json_array_set(v, i, r);
+			json_decref(r);
+		}
+	} else if (json_is_object(v)) {
+		for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+			m = json_object_iter_value(it);
+			r = occo_json_sharer_put(sh, json_incref(m));
+			if (r != m)
+				json_object_iter_set(v, it, r);
+			json_decref(r);
+		}
+	}
+}
+
+/* ---- parsing with sharing ---- */
+
+#define SPLIT_DEPTH 2 /* containers this deep are parsed here; deeper values by jansson */
+
+struct lp {
+	const char *buf;
+	size_t len, pos;
+	struct occo_json_sharer *sh;
+	json_error_t *e;
+};
+
+static void lp_ws(struct lp *p)
+{
+	while (p->pos < p->len && (p->buf[p->pos] == ' ' || p->buf[p->pos] == '\t' ||
+				   p->buf[p->pos] == '\n' || p->buf[p->pos] == '\r'))
+		p->pos++;
+}
+
+/* An error at the current position, in jansson's terms. */
+static int lp_fail(struct lp *p, const char *what)
+{
+	size_t i;
+	int line = 1, col = 0;
+
+	for (i = 0; i < p->pos && i < p->len; i++) {
+		if (p->buf[i] == '\n') {
+			line++;
+			col = 0;
+		} else {
+			col++;
+		}
+	}
+	p->e->line = line;
+	p->e->column = col + 1;
+	p->e->position = (int)p->pos;
+	snprintf(p->e->source, sizeof(p->e->source), "<buffer>");
+	snprintf(p->e->text, sizeof(p->e->text), "%s", what);
+	return -1;
+}
+
+/* One value parsed by jansson from the current position, which moves past it. */
+static json_t *lp_jansson(struct lp *p)
+{
+	json_error_t e;
+	json_t *v = json_loadb(p->buf + p->pos, p->len - p->pos,
+			       JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &e);
+	size_t i;
+
+	if (!v) {
+		for (i = 0; i < (size_t)e.position && p->pos < p->len; i++)
+			p->pos++;
+		lp_fail(p, e.text);
+		return NULL;
+	}
+	p->pos += (size_t)e.position;
+	return v;
+}
+
+static json_t *lp_value(struct lp *p, int depth)
+{
+	json_t *v, *m;
+	char close;
+
+	lp_ws(p);
+	if (p->pos >= p->len) {
+		lp_fail(p, "'[' or '{' or a value expected near end of file");
+		return NULL;
+	}
+	close = p->buf[p->pos] == '{' ? '}' : p->buf[p->pos] == '[' ? ']' : 0;
+	if (!close || depth >= SPLIT_DEPTH)
+		return occo_json_sharer_put(p->sh, lp_jansson(p));
+	v = close == '}' ? json_object() : json_array();
+	p->pos++;
+	lp_ws(p);
+	if (p->pos < p->len && p->buf[p->pos] == close) {
+		p->pos++;
+		return occo_json_sharer_put(p->sh, v);
+	}
+	for (;;) {
+		json_t *key = NULL;
+
+		if (close == '}') {
+			lp_ws(p);
+			if (p->pos >= p->len || p->buf[p->pos] != '"') {
+				lp_fail(p, "string or '}' expected");
+				goto fail;
+			}
+			if (!(key = lp_jansson(p)))
+				goto fail;
+			lp_ws(p);
+			if (p->pos >= p->len || p->buf[p->pos] != ':') {
+				json_decref(key);
+				lp_fail(p, "':' expected");
+				goto fail;
+			}
+			p->pos++;
+		}
+		if (!(m = lp_value(p, depth + 1))) {
+			json_decref(key);
+			goto fail;
+		}
+		if (key) {
+			json_object_setn_new(v, json_string_value(key), json_string_length(key), m);
+			json_decref(key);
+		} else {
+			json_array_append_new(v, m);
+		}
+		lp_ws(p);
+		if (p->pos < p->len && p->buf[p->pos] == ',') {
+			p->pos++;
+			continue;
+		}
+		if (p->pos < p->len && p->buf[p->pos] == close) {
+			p->pos++;
+			return occo_json_sharer_put(p->sh, v);
+		}
+		lp_fail(p, close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+		goto fail;
+	}
+fail:
+	json_decref(v);
+	return NULL;
+}
+
+int occo_json_load_shared(const char *buf, size_t len, struct occo_json_sharer *sh, json_t **out,
+			  json_error_t *e)
+{
+	struct lp p = { buf, len, 0, sh, e };
+	json_t *v = lp_value(&p, 0);
+
+	if (!v)
+		return -1;
+	lp_ws(&p);
+	if (p.pos < p.len) {
+		json_decref(v);
+		return lp_fail(&p, "end of file expected");
+	}
+	*out = v;
+	return 0;
 }
 
 void occo_json_sharer_free(struct occo_json_sharer *sh, struct occo_json_share_stats *st)

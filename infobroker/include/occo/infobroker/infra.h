@@ -116,4 +116,16 @@ int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id,
 int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
 			  ib_snapshot_fn cb, void *ud, struct occo_err *err);
 
+enum ib_snapshot_flags {
+	/*
+	 * Leave the description's `edges` out as soon as it is parsed: programs that only run
+	 * passes never read them, and a large tree spends much memory on them.
+	 */
+	IB_SNAPSHOT_NO_EDGES = 1u << 0,
+};
+
+/* ib_snapshot_load() or, with desc, ib_snapshot_load_desc(), with flags (ib_snapshot_flags). */
+int ib_snapshot_load_ex(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
+			unsigned flags, ib_snapshot_fn cb, void *ud, struct occo_err *err);
+
 #endif

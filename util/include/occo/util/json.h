@@ -53,6 +53,22 @@ struct occo_json_sharer *occo_json_sharer_new(void);
  */
 json_t *occo_json_sharer_put(struct occo_json_sharer *sh, json_t *v);
 
+/*
+ * Share the members of the array or object v (and theirs), but not v itself: for values that
+ * stay distinct and are changed later by replacing members (the instance records).
+ */
+void occo_json_sharer_put_members(struct occo_json_sharer *sh, json_t *v);
+
+/*
+ * Parse the JSON text buf[0..len) into *out, sharing as it goes: the members of the top-level
+ * value and of its arrays and objects are parsed one at a time and shared at once, so a large
+ * document never exists unshared (a 100,000-type description: 400 MB parsed whole, under
+ * 200 MB this way). Any JSON value is accepted at the top. On a syntax error returns -1 with
+ * `e` set as jansson sets it (line, column and position counted from the start of buf).
+ */
+int occo_json_load_shared(const char *buf, size_t len, struct occo_json_sharer *sh, json_t **out,
+			  json_error_t *e);
+
 /* Forget every value (dropping the sharer's references); st (may be NULL) gets the counts. */
 void occo_json_sharer_free(struct occo_json_sharer *sh, struct occo_json_share_stats *st);
 
