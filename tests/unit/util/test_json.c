@@ -124,6 +124,80 @@ static void test_occo_json_sharer_put__keeps_one_copy_across_calls(void **state)
 	json_decref(d);
 }
 
+static void test_occo_json_load_shared__same_document_as_jansson(void **state)
+{
+	static const char *const docs[] = {
+		"{\"infra_id\": \"x\", \"nodes\": [{\"name\": \"a\", \"scaling\": {\"min\": 1}, "
+		"\"deep\": {\"l\": [1, [2, {\"z\": null}]]}}, {\"name\": \"b\", \"scaling\": "
+		"{\"min\": 1}}], \"levels\": [[\"a\"], [\"b\"]], \"e\": {}, \"f\": [] }",
+		" [ 1 , -2.5e3 , \"s\\u00e9\" , true , false , null , [ ] , { } ] ",
+		"\"just a string\"",
+		"42",
+		"{\"dup\": 1, \"dup\": 2}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct occo_json_sharer *sh = occo_json_sharer_new();
+		json_error_t e;
+		json_t *want = json_loads(docs[i], JSON_DECODE_ANY, &e), *got = NULL;
+
+		assert_non_null(want);
+		assert_int_equal(occo_json_load_shared(docs[i], strlen(docs[i]), sh, &got, &e), 0);
+		assert_true(json_equal(want, got));
+		json_decref(want);
+		json_decref(got);
+		occo_json_sharer_free(sh, NULL);
+	}
+}
+
+static void test_occo_json_load_shared__shares_what_repeats(void **state)
+{
+	const char *doc = "{\"nodes\": [{\"id\": \"7e7c\", \"s\": {\"min\": 1}}, "
+			  "{\"id\": \"7e7c\", \"s\": {\"min\": 1}}]}";
+	struct occo_json_sharer *sh = occo_json_sharer_new();
+	json_t *v = NULL, *a, *b;
+	json_error_t e;
+
+	assert_int_equal(occo_json_load_shared(doc, strlen(doc), sh, &v, &e), 0);
+	occo_json_sharer_free(sh, NULL);
+	a = json_array_get(json_object_get(v, "nodes"), 0);
+	b = json_array_get(json_object_get(v, "nodes"), 1);
+	assert_ptr_equal(a, b); /* equal objects of few members are one */
+	assert_ptr_equal(json_object_get(a, "s"), json_object_get(b, "s"));
+	json_decref(v);
+}
+
+static void test_occo_json_load_shared__errors_name_line_and_column(void **state)
+{
+	static const struct {
+		const char *doc;
+		int line, column;
+	} bad[] = {
+		{ "{\"a\": 1,\n \"b\" 2}", 2, 6 },
+		{ "[1, 2", 1, 6 },
+		{ "{\"a\": [1, 2}", 1, 12 },
+		{ "", 1, 1 },
+		{ "[1] x", 1, 5 },
+		{ "{\"a\": \"unterminated}", 1, 21 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct occo_json_sharer *sh = occo_json_sharer_new();
+		json_error_t e;
+		json_t *v = NULL;
+
+		assert_int_equal(occo_json_load_shared(bad[i].doc, strlen(bad[i].doc), sh, &v, &e),
+				 -1);
+		assert_null(v);
+		assert_true(e.text[0] != '\0');
+		assert_int_equal(e.line, bad[i].line);
+		assert_int_equal(e.column, bad[i].column);
+		occo_json_sharer_free(sh, NULL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +205,9 @@ int main(void)
 		cmocka_unit_test(test_occo_json_share__key_order_and_type_matter),
 		cmocka_unit_test(test_occo_json_share__large_values_are_left_alone),
 		cmocka_unit_test(test_occo_json_sharer_put__keeps_one_copy_across_calls),
+		cmocka_unit_test(test_occo_json_load_shared__same_document_as_jansson),
+		cmocka_unit_test(test_occo_json_load_shared__shares_what_repeats),
+		cmocka_unit_test(test_occo_json_load_shared__errors_name_line_and_column),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
