@@ -45,6 +45,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,6 +90,7 @@ struct cmd {
 };
 
 struct occo_redis {
+	struct occo__ac_data tag; /* first: OCCO__AC_CLIENT (redis_int.h) */
 	uv_loop_t *loop;
 	struct occo_redis_opts o; /* the strings point to our copies below */
 	char *path, *host, *username, *password;
@@ -112,6 +114,7 @@ struct occo_redis {
 	unsigned backoff; /* next reconnect delay before jitter */
 	uint64_t rng; /* xorshift state for the jitter */
 	struct occo_err last; /* why the last attempt failed (without the name) */
+	uint64_t last_rx_ms; /* the loop's time when data last came from the server */
 	int warned; /* an outage was logged at warn level */
 
 	int closing;
@@ -245,6 +248,41 @@ static void cmd_send(struct occo_redis *r, struct cmd *c)
 	r->nqueued--;
 }
 
+/*
+ * When a sent command is late. Its reply is late when nothing has come from the server for
+ * cmd_timeout_ms since the command was issued: a large reply that is still arriving (the
+ * records of 100,000 nodes), or a reply waiting behind one that our own callback took long to
+ * handle, is not.
+ */
+static uint64_t due(const struct occo_redis *r, const struct cmd *c)
+{
+	uint64_t idle = r->last_rx_ms + r->o.cmd_timeout_ms;
+
+	return c->sent && idle > c->deadline ? idle : c->deadline;
+}
+
+/*
+ * Timers run before the loop polls for input, so after a long callback the next reply may be
+ * waiting in the socket while its deadline passes: read what the server has sent (hiredis
+ * reads 16 KiB a call) before calling anything late.
+ */
+static void drain_input(struct occo_redis *r, uint64_t now)
+{
+	struct pollfd p;
+
+	while (!r->closing && r->ac && r->head && due(r, r->head) <= now) {
+		if (!r->head->sent)
+			break;
+		p.fd = r->ac->c.fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			break;
+		r->last_rx_ms = now;
+		redisAsyncHandleRead(r->ac);
+	}
+}
+
 static void cmd_timer_cb(uv_timer_t *t)
 {
 	struct occo_redis *r = t->data;
@@ -253,7 +291,8 @@ static void cmd_timer_cb(uv_timer_t *t)
 	struct occo_err e;
 	struct cmd *c;
 
-	while (!r->closing && (c = r->head) && c->deadline <= now) {
+	drain_input(r, now);
+	while (!r->closing && (c = r->head) && due(r, c) <= now) {
 		if (c->sent)
 			occo_err_set(&e, OCCO_ETIMEDOUT, "%s: no reply within %u ms", r->name, tmo);
 		else if (r->last.code)
@@ -268,8 +307,9 @@ static void cmd_timer_cb(uv_timer_t *t)
 	}
 	if (!r->closing && r->head) {
 		now = uv_now(r->loop); /* callbacks may have moved it (cmd_issue) */
-		uv_timer_start(&r->cmd_timer, cmd_timer_cb,
-			       r->head->deadline > now ? r->head->deadline - now : 0, 0);
+		uint64_t at = due(r, r->head);
+
+		uv_timer_start(&r->cmd_timer, cmd_timer_cb, at > now ? at - now : 0, 0);
 	}
 }
 
@@ -441,6 +481,14 @@ int occo_redis_command_argv_wait(struct occo_redis *r, int argc, const char *con
 
 static void ev_poll(uv_poll_t *h, int status, int events)
 {
+	redisLibuvEvents *p = h->data;
+	struct occo__ac_data *d = p && p->context ? p->context->data : NULL;
+
+	if (d && d->kind == OCCO__AC_CLIENT && (events & UV_READABLE)) {
+		struct occo_redis *r = (struct occo_redis *)d;
+
+		r->last_rx_ms = uv_now(r->loop); /* a reply is coming in: see cmd_timer_cb */
+	}
 	/* on an error, reading tells hiredis what it was (writing could raise SIGPIPE) */
 	redisLibuvPoll(h, 0, status < 0 ? UV_READABLE : events);
 }
@@ -906,6 +954,7 @@ int occo_redis_open(uv_loop_t *loop, const struct occo_redis_opts *opts, struct 
 				    opts->addr.path);
 
 	r = occo_calloc(1, sizeof(*r));
+	r->tag.kind = OCCO__AC_CLIENT;
 	r->loop = loop;
 	r->o = *opts;
 	r->path = dup_or_null(opts->addr.path);

@@ -14,4 +14,13 @@
  */
 int occo__redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
+/*
+ * What a context's ac->data points to starts with this, so the shared poll callback can tell
+ * a client's connection (whose reads it notes, see cmd_timer_cb) from a sentinel's.
+ */
+enum { OCCO__AC_CLIENT = 1, OCCO__AC_SENTINEL = 2 };
+struct occo__ac_data {
+	int kind;
+};
+
 #endif

@@ -52,6 +52,7 @@ struct query {
 };
 
 struct sentinel {
+	struct occo__ac_data tag; /* first: OCCO__AC_SENTINEL (redis_int.h) */
 	uv_loop_t *loop;
 	struct occo_redis *r; /* the client; NULL once stopped and answered */
 	struct occo_redis_addr *addrs; /* copies */
@@ -586,6 +587,7 @@ int occo_redis_sentinel_open(uv_loop_t *loop, const struct occo_redis_opts *opts
 					    "redis sentinel: sentinel %zu has no address", i + 1);
 
 	s = occo_calloc(1, sizeof(*s));
+	s->tag.kind = OCCO__AC_SENTINEL;
 	s->loop = loop;
 	s->n = sopts->nsentinels;
 	s->addrs = occo_calloc(s->n, sizeof(*s->addrs));

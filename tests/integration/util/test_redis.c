@@ -429,6 +429,45 @@ static void test_occo_redis__reply_late_times_out(void **state)
 	expect_status(f->r, "PING", "PONG");
 }
 
+/* A reply callback that takes its time (a program parsing a large description). */
+static void slow_cb(struct occo_redis *r, const redisReply *reply, const struct occo_err *err,
+		    void *ud)
+{
+	count_cb(r, reply, err, ud);
+	usleep(400 * 1000);
+}
+
+static void test_occo_redis__a_reply_waiting_behind_a_slow_callback_is_not_late(void **state)
+{
+	struct fx *f = *state;
+	struct done_count first = { .loop = &f->loop }, second = { .loop = &f->loop };
+	struct occo_redis_opts o;
+	struct occo_err err;
+	char *big = occo_malloc(2 << 20);
+	const char *set[] = { "SET", "big", big };
+	size_t setlen[] = { 3, 3, 2 << 20 };
+	redisReply *rep = NULL;
+
+	memset(big, 'x', 2 << 20);
+	assert_int_equal(occo_redis_command_argv_wait(f->r, 3, set, setlen, &rep, &err), 0);
+	freeReplyObject(rep);
+	free(big);
+	client_close(f, f->r);
+	occo_redis_opts_init(&o);
+	o.cmd_timeout_ms = 200;
+	f->r = client_open(f, &o);
+	expect_status(f->r, "PING", "PONG");
+	/* two large replies: the second is still in the socket when the first's callback ends,
+	   400 ms later, past the second's deadline; the server was not late, we were */
+	assert_int_equal(occo_redis_command(f->r, slow_cb, &first, &err, "GET big"), 0);
+	assert_int_equal(occo_redis_command(f->r, count_cb, &second, &err, "GET big"), 0);
+	while (second.n == 0)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(first.ok, 1);
+	assert_int_equal(second.errors, 0);
+	assert_int_equal(second.ok, 1);
+}
+
 static void test_occo_redis__server_that_never_answers(void **state)
 {
 	struct fx *f = *state;
@@ -1019,6 +1058,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_occo_redis__reply_late_times_out, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_occo_redis__a_reply_waiting_behind_a_slow_callback_is_not_late, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_occo_redis__server_that_never_answers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
