@@ -8,8 +8,8 @@
 # back-end's nodes), home/ (its $HOME), occopus-rest-service.pid. Credentials: put an
 # auth_data.yaml in the runtime directory (chmod 600), or set $OCCOPUS_AUTH_DATA_PATH.
 #
-# Where it listens: rest.host and rest.port of the configuration, unless $OCCOPUS_REST_HOST /
-# $OCCOPUS_REST_PORT say otherwise; as a node of the local back-end, on its own address
+# Where it listens: rest.host and rest.port of the configuration, unless $REST_HOST /
+# $REST_PORT say otherwise; as a node of the local back-end, on its own address
 # ($OCCOPUS_ADDRESS). script.d/stop.sh --run=<runtime dir> stops it (SIGTERM does too).
 set -eu
 
@@ -44,9 +44,9 @@ if [ -n "${OCCOPUS_AUTH_DATA_PATH:-}" ]; then
 elif [ -f "$run/auth_data.yaml" ]; then
 	set -- "$@" --auth_data_path "$run/auth_data.yaml"
 fi
-host=${OCCOPUS_REST_HOST:-${OCCOPUS_ADDRESS:-}}
+host=${REST_HOST:-${OCCOPUS_ADDRESS:-}}
 [ -z "$host" ] || set -- "$@" --host "$host"
-[ -z "${OCCOPUS_REST_PORT:-}" ] || set -- "$@" --port "$OCCOPUS_REST_PORT"
+[ -z "${REST_PORT:-}" ] || set -- "$@" --port "$REST_PORT"
 
 # its own state only: not the configuration, credentials or Redis of whoever started it
 export HOME="$run/home" OCCOPUS_STATE_DIR="$run/state"

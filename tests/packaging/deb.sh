@@ -140,7 +140,10 @@ if command -v systemd-analyze >/dev/null; then
 	units=/lib/systemd/system/occopus-maintain@.service
 	[ -x /usr/bin/occopus-rest-service ] && units="$units /lib/systemd/system/occopus-rest-service.service"
 	# shellcheck disable=SC2086
-	systemd-analyze verify --man=no $units || fail "systemd-analyze verify failed"
+	systemd-analyze verify --man=no $units >"$tmp/verify.log" 2>&1 || {
+		cat "$tmp/verify.log" >&2
+		fail "systemd-analyze verify failed"
+	}
 fi
 grep -q '^ExecStart=/usr/bin/occopus-maintain .*-c -i %i$' /lib/systemd/system/occopus-maintain@.service ||
 	fail "occopus-maintain@.service does not run occopus-maintain -c -i %i"
@@ -204,7 +207,10 @@ as_occopus /usr/bin/occopus-maintain -r -i "$id" >"$tmp/out" 2>&1 || fail "occop
 grep -q "$addr" "$tmp/out" || fail "occopus-maintain -r does not report $addr: $(cat "$tmp/out")"
 as_occopus /usr/bin/occopus-destroy -i "$id" >"$tmp/out" 2>&1 || fail "occopus-destroy: $(cat "$tmp/out")"
 [ ! -e "$state/local/$id" ] || fail "$state/local/$id is left after destroy"
-! kill -0 "$pid" 2>/dev/null || fail "the node ($pid) runs after destroy"
+# (a zombie counts as gone: where PID 1 does not reap orphans, it stays one)
+if [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+	fail "the node ($pid) runs after destroy"
+fi
 
 step "reinstall (an upgrade): the edited configuration stays"
 echo "# edited by the administrator" >>$etc/occopus_config.yaml
