@@ -11,7 +11,7 @@
 # Exits 77 (skipped) only when occopus-rest-service is not built in BUILD_DIR.
 set -euo pipefail
 
-bin=$1 src=$2 version=$3
+bin=$1 version=$3 # $2: the source directory
 t0=$(date +%s)
 coordinate=occopus:occopus-c:$version
 repo=$bin/copkg/repo

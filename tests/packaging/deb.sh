@@ -15,7 +15,7 @@
 # /var/lib/occopus exist already: it would destroy them.
 set -euo pipefail
 
-bin=$1 src=$2 version=$3
+bin=$1 version=$3 # $2: the source directory
 pkg=occopus-c
 etc=/etc/occopus state=/var/lib/occopus
 t0=$(date +%s)
