@@ -57,7 +57,7 @@ step "copy the checkout to $copy"
 mkdir -p "$copy"
 if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
 	(cd "$src" && git ls-files -z --cached --others --exclude-standard |
-		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+		while IFS= read -r -d '' f; do [ ! -e "$f" ] || printf '%s\0' "$f"; done |
 		tar --null -T - -cf -) | tar -C "$copy" -xf -
 else
 	tar -C "$src" --exclude='./build*' --exclude=./.demo -cf - . | tar -C "$copy" -xf -
