@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# deb.sh - the Debian package as an administrator meets it: build it (cpack), install it on this
-# machine (dpkg -i, then apt-get -f install, which finds nothing to fetch), run the installed
-# programs (every one's --version; a real build and destroy of a local-back-end infrastructure
-# as the system user occopus, with /etc/occopus/occopus_config.yaml found by the programs and
-# its state in /var/lib/occopus, against a Redis the test starts), keep an edited conffile over
-# a reinstall, then remove it (configuration and state stay) and purge it (nothing stays: no
-# files, no user, no /etc/occopus, no /var/lib/occopus).
+# deb.sh - the Debian package as an administrator meets it: build it (cpack, into BUILD_DIR/deb/
+# where it stays), install it on this machine (dpkg -i, then apt-get -f install, which finds
+# nothing to fetch), run the installed programs (every one's --version; a real build and destroy
+# of a local-back-end infrastructure as the system user occopus, with
+# /etc/occopus/occopus_config.yaml found by the programs and its state in /var/lib/occopus,
+# against a Redis the test starts; the REST service as its unit runs it), keep an edited
+# conffile over a reinstall, then remove it (configuration and state stay) and purge it
+# (nothing stays: no files, no user, no /etc/occopus, no /var/lib/occopus).
 #
 #   deb.sh BUILD_DIR SOURCE_DIR VERSION      (as root; the build tree configured with
 #                                             -DCMAKE_INSTALL_PREFIX=/usr, already built)
@@ -30,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: dpkg -i needs root"
 	exit 77
 fi
-for p in dpkg dpkg-deb cpack redis-server runuser curl busybox; do
+for p in dpkg dpkg-deb cpack redis-server runuser setpriv curl busybox python3; do
 	command -v "$p" >/dev/null || {
 		echo "skipped: needs $p"
 		exit 77
@@ -63,12 +64,13 @@ getent passwd occopus >/dev/null && fail "the user occopus exists: the test woul
 
 tmp=$(mktemp -d /tmp/occo-deb.XXXXXX)
 chmod 755 "$tmp"
-redis_pid=
+redis_pid='' rest_pid=''
 
 cleanup() {
 	local rc=$?
 
 	set +e
+	[ -n "$rest_pid" ] && kill -KILL "$rest_pid" 2>/dev/null
 	# nodes of the local back-end the test may have left
 	for f in "$state"/local/*/*/pid; do
 		[ -f "$f" ] && kill -KILL -- "-$(cut -d' ' -f1 "$f")" 2>/dev/null
@@ -89,12 +91,14 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 step "build the package (cpack)"
-(cd "$bin" && cpack -G DEB -B "$tmp/deb" >"$tmp/cpack.log" 2>&1) || {
+# into BUILD_DIR/deb/, where it stays (the test command's package)
+rm -f "$bin"/deb/*.deb
+(cd "$bin" && cpack -G DEB -B "$bin/deb" >"$tmp/cpack.log" 2>&1) || {
 	cat "$tmp/cpack.log" >&2
 	fail "cpack failed"
 }
-deb=$(ls "$tmp"/deb/${pkg}_"${version}"_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || fail "no ${pkg}_${version}_*.deb in $tmp/deb: $(ls "$tmp/deb")"
+deb=$(ls "$bin"/deb/${pkg}_"${version}"_*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || fail "no ${pkg}_${version}_*.deb in $bin/deb: $(ls "$bin/deb")"
 [ "$(dpkg-deb -f "$deb" Package)" = "$pkg" ] || fail "Package is not $pkg"
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "Version: $(dpkg-deb -f "$deb" Version), not $version"
 depends=$(dpkg-deb -f "$deb" Depends)
@@ -210,6 +214,40 @@ as_occopus /usr/bin/occopus-destroy -i "$id" >"$tmp/out" 2>&1 || fail "occopus-d
 # (a zombie counts as gone: where PID 1 does not reap orphans, it stays one)
 if [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
 	fail "the node ($pid) runs after destroy"
+fi
+
+if [ -x /usr/bin/occopus-rest-service ]; then
+	step "the REST service as its unit runs it (ExecStart, User, Environment), on a free port"
+	unit=/lib/systemd/system/occopus-rest-service.service
+	exec_start=$(sed -n 's/^ExecStart=//p' $unit)
+	unit_env=$(sed -n 's/^Environment=//p' $unit)
+	[ "$(sed -n 's/^User=//p' $unit)" = occopus ] || fail "$unit does not run as occopus"
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# setpriv execs (runuser would stay in between, and answer SIGTERM itself)
+	# shellcheck disable=SC2086 # the unit's words, as systemd splits them
+	(cd $state && exec setpriv --reuid occopus --regid occopus --init-groups \
+		env -i PATH=/usr/bin:/bin LANG=C.UTF-8 $unit_env \
+		OCCOPUS_REDIS_URL="unix://$tmp/redis/redis.sock" $exec_start --port "$port") \
+		>"$tmp/rest.log" 2>&1 &
+	rest_pid=$!
+	code=000
+	for _ in $(seq 300); do
+		code=$(curl -s -o "$tmp/answer" -m 5 -w '%{http_code}' \
+			"http://127.0.0.1:$port/infrastructures/" || true)
+		[ "$code" = 000 ] || break
+		kill -0 $rest_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	[ "$code" = 200 ] || fail "GET /infrastructures/ answered $code: $(cat "$tmp/rest.log")"
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/answer" ||
+		fail "GET /infrastructures/ is not JSON: $(cat "$tmp/answer")"
+	kill -TERM $rest_pid
+	rc=0
+	wait $rest_pid || rc=$?
+	rest_pid=
+	[ $rc -eq 0 ] || fail "occopus-rest-service exited $rc on SIGTERM: $(cat "$tmp/rest.log")"
+else
+	echo "   (no /usr/bin/occopus-rest-service yet: its unit is not run)"
 fi
 
 step "reinstall (an upgrade): the edited configuration stays"
