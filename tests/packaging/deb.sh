@@ -123,16 +123,21 @@ for p in $programs; do
 	name=$(basename "$p")
 	out=$("$p" --version) || fail "$p --version exited $?"
 	[ "$out" = "$name (occopus-c) $version" ] || fail "$p --version printed '$out'"
-	[ -f "/usr/share/man/man1/$name.1.gz" ] || fail "no man page for $name"
 done
-for page in /usr/share/man/man5/occopus-infra.5.gz /usr/share/man/man5/occopus-nodes.5.gz \
-	/usr/share/man/man1/occopus-rest-service.1.gz; do
-	[ -f "$page" ] || fail "no $page"
+# the man pages, read from the package (dpkg may be told to leave /usr/share/man out, as in
+# slim container images)
+dpkg-deb -x "$deb" "$tmp/contents"
+man=$tmp/contents/usr/share/man
+for p in $programs; do
+	[ -f "$man/man1/$(basename "$p").1.gz" ] || fail "no man page for $(basename "$p")"
+done
+for page in man5/occopus-infra.5.gz man5/occopus-nodes.5.gz man1/occopus-rest-service.1.gz; do
+	[ -f "$man/$page" ] || fail "no /usr/share/man/$page"
 done
 if command -v groff >/dev/null; then
-	for page in $(dpkg -L $pkg | grep '^/usr/share/man/.*\.gz$'); do
+	for page in "$man"/man*/*.gz; do
 		warn=$(zcat "$page" | groff -man -Tutf8 -ww -z 2>&1) || fail "groff failed on $page"
-		[ -z "$warn" ] || fail "groff warns on $page: $warn"
+		[ -z "$warn" ] || fail "groff warns on ${page#"$tmp"/contents}: $warn"
 	done
 fi
 dpkg-query -W -f='${Conffiles}\n' $pkg | grep -q " $etc/occopus_config.yaml " ||
