@@ -1,7 +1,8 @@
 #!/bin/sh
 # stop.sh - stop what script.d/start.sh --run=<runtime dir> started: the REST service (SIGTERM,
-# SIGKILL after 20 s), then the embedded Redis it left running in <runtime dir>/state. The
-# runtime directory (configuration, state) stays: start.sh goes on from it.
+# SIGKILL after 20 s), then its redis-server (<runtime dir>/state/redis.pid), and remove the
+# socket directory start.sh made outside the runtime directory, if any. The runtime directory
+# (configuration, state) stays: start.sh goes on from it.
 set -u
 
 run=
@@ -18,6 +19,8 @@ if [ -z "$run" ]; then
 	echo "stop.sh: usage: stop.sh --run=<runtime dir>" >&2
 	exit 2
 fi
+[ -d "$run" ] || exit 0
+run=$(cd "$run" && pwd -P)
 
 # stop <pid file> <program name>: signal the process the file names if it runs that program
 stop() {
@@ -43,4 +46,6 @@ stop() {
 stop "$run/occopus-rest-service.pid" occopus-rest-service
 rm -f "$run/occopus-rest-service.pid"
 stop "$run/state/redis.pid" redis-server
+hash=$(printf '%s' "$run" | sha256sum | cut -c1-16)
+rm -rf "${TMPDIR:-/tmp}/occopus-c.$hash"
 exit 0

@@ -3,8 +3,8 @@
 # the package of a node of the local back-end, fetched from a file:// repository; the node's
 # script.d/start.sh runs occopus-rest-service with its state in the node's runtime directory,
 # the health check waits for its port, and the REST API answers GET /infrastructures/ on the
-# node's address. Destroying the node runs script.d/stop.sh: the service and its embedded
-# Redis stop, and nothing of the node is left.
+# node's address. Destroying the node runs script.d/stop.sh: the service and its own Redis
+# stop, and nothing of the node is left.
 #
 #   copkg.sh BUILD_DIR SOURCE_DIR VERSION     (the build tree already built)
 #
@@ -145,11 +145,15 @@ if not lists or lists[0] != []:
 PY
 
 step "destroy: script.d/stop.sh stops the service and its Redis"
+grep -q "^redis:" "$rundir/occopus_config.yaml" && fail "the package's configuration names a Redis"
 redis=
 [ -f "$rundir/state/redis.pid" ] && redis=$(cat "$rundir/state/redis.pid")
 occo destroy -i "$id" >"$tmp/out" 2>&1 || fail "occopus-destroy: $(cat "$tmp/out")"
 id=
 [ ! -e "$rundir" ] || fail "$rundir is left after destroy"
 ! alive "$svc" || fail "occopus-rest-service ($svc) runs after destroy"
-[ -z "$redis" ] || ! alive "$redis" || fail "the service's embedded Redis ($redis) runs after destroy"
+[ -n "$redis" ] || fail "start.sh started no redis-server (no $rundir/state/redis.pid)"
+! alive "$redis" || fail "the service's Redis ($redis) runs after destroy"
+hash=$(printf '%s' "$rundir" | sha256sum | cut -c1-16)
+[ ! -e "/tmp/occopus-c.$hash" ] || fail "stop.sh left the socket directory /tmp/occopus-c.$hash"
 exit 0
