@@ -25,6 +25,21 @@ fail() {
 }
 # alive PID: the process exists and is not a zombie
 alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# stop_pidfile FILE: SIGTERM the process a pid file names and wait (10 s) until it is gone, then
+# SIGKILL. (A redis-server whose directory goes before it has saved refuses to stop.)
+stop_pidfile() {
+	local pid
+
+	[ -f "$1" ] || return 0
+	pid=$(head -n1 "$1" | tr -dc 0-9)
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+}
 
 if [ ! -x "$bin/api/occopus-rest-service" ]; then
 	echo "skipped: $bin/api/occopus-rest-service is not built (the REST service)"
@@ -48,7 +63,7 @@ cleanup() {
 		[ -f "$f" ] && kill -KILL -- "-$(cut -d' ' -f1 "$f")" 2>/dev/null
 	done
 	for f in "$tmp"/state/local/*/*/state/redis.pid "$tmp/state/redis.pid"; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+		stop_pidfile "$f"
 	done
 	rm -rf "$tmp"
 	if [ $rc -eq 0 ]; then

@@ -18,6 +18,23 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+# alive PID: the process exists and is not a zombie
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# stop_pidfile FILE: SIGTERM the process a pid file names and wait (10 s) until it is gone, then
+# SIGKILL. (A redis-server whose directory goes before it has saved refuses to stop.)
+stop_pidfile() {
+	local pid
+
+	[ -f "$1" ] || return 0
+	pid=$(head -n1 "$1" | tr -dc 0-9)
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: the provisioning runs as root"
@@ -41,7 +58,7 @@ cleanup() {
 	for f in "$demo"/local/*/*/pid; do
 		[ -f "$f" ] && kill -KILL -- "-$(cut -d' ' -f1 "$f")" 2>/dev/null
 	done
-	[ -f "$demo/redis.pid" ] && kill "$(cat "$demo/redis.pid")" 2>/dev/null
+	stop_pidfile "$demo/redis.pid"
 	rm -rf "$tmp"
 	if [ $rc -eq 0 ]; then
 		echo "== passed in $(($(date +%s) - t0)) s"
