@@ -25,6 +25,8 @@ packages=(
 	catatonit iptables uidmap
 	# the REST service's HTTP server and its load benchmark
 	libmicrohttpd-dev wrk
+	# packaging: the .deb's system user (adduser), its man pages checked (groff)
+	adduser groff-base
 )
 
 missing=()

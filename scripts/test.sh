@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - the test command of the README: install what the tests need, build with -Werror,
-# run every test; then build and run the whole suite again under ASan + UBSan.
+# run every test; then build and run the whole suite again under ASan + UBSan. The release
+# build's tests include the packaging ones (tests/packaging/: the .deb, the copkg zip, the
+# Vagrant provisioning), which the sanitizer build leaves out.
 #
 # Build trees: build-release/ and build-asan/ at the top of the checkout. CTest's summary of
 # the last run is the closing line.
@@ -13,13 +15,16 @@ jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 
 echo "== build: -Werror, AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B build-asan -DOCCO_WERROR=ON -DOCCO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-asan -DOCCO_WERROR=ON -DOCCO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+	-DOCCO_TESTS=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 echo "== tests under ASan + UBSan"
 (cd build-asan && ctest -j "$jobs")
 
-echo "== build: -Werror, release"
-cmake -S . -B build-release -DOCCO_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "== build: -Werror, release (prefix /usr: the Debian package is built from this tree)"
+cmake -S . -B build-release -DOCCO_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCCO_TESTS=ON \
+	-DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build-release -j "$jobs"
-echo "== tests"
+echo "== tests (with the packaging tests: the .deb installed and removed, the copkg deployed, the"
+echo "   Vagrant provisioning)"
 (cd build-release && ctest -j "$jobs")

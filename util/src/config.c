@@ -91,7 +91,7 @@ static int find_file(const char *what, const char *given, const char *env, const
 	}
 	cand[n++] = occo_asprintf("%s/.occopus/%s", home_dir(), name);
 	cand[n++] = absolute(name);
-	cand[n++] = occo_asprintf("%s/etc/occopus/%s", occo_install_prefix(), name);
+	cand[n++] = occo_asprintf("%s/occopus/%s", occo_sysconf_dir(), name);
 	if (argv0 && strchr(argv0, '/')) {
 		const char *slash = strrchr(argv0, '/');
 		char *dir = occo_strndup(argv0, (size_t)(slash - argv0));

@@ -12,3 +12,8 @@ const char *occo_install_prefix(void)
 {
 	return OCCO_PREFIX;
 }
+
+const char *occo_sysconf_dir(void)
+{
+	return OCCO_SYSCONFDIR;
+}

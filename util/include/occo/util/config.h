@@ -3,10 +3,10 @@
  *
  * The files are found where Occopus looks for them (OCCOPUS.md 1.0):
  *   occopus_config.yaml: --cfg, $OCCOPUS_CONFIG_PATH, ~/.occopus/occopus_config.yaml,
- *     ./occopus_config.yaml, <prefix>/etc/occopus/occopus_config.yaml,
+ *     ./occopus_config.yaml, <sysconfdir>/occopus/occopus_config.yaml,
  *     <dir of the program>/occopus_config.yaml
  *   auth_data.yaml: --auth_data_path, $OCCOPUS_AUTH_DATA_PATH, ~/.occopus/auth_data.yaml,
- *     ./auth_data.yaml, <prefix>/etc/occopus/auth_data.yaml, <dir of the program>/auth_data.yaml
+ *     ./auth_data.yaml, <sysconfdir>/occopus/auth_data.yaml, <dir of the program>/auth_data.yaml
  * A path given on the command line must exist; the others are tried in order. Unlike Occopus,
  * a missing configuration file is not an error: the built-in defaults apply (embedded Redis).
  *
