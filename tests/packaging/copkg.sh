@@ -10,36 +10,14 @@
 #
 # Exits 77 (skipped) only when occopus-rest-service is not built in BUILD_DIR.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 bin=$1 version=$3 # $2: the source directory
-t0=$(date +%s)
 coordinate=occopus:occopus-c:$version
 repo=$bin/copkg/repo
 zip=$repo/occopus/occopus-c/$version/occopus-c-$version-copkg.zip
 port=5000
 
-step() { echo "== [$(($(date +%s) - t0)) s] $*"; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-# alive PID: the process exists and is not a zombie
-alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-# stop_pidfile FILE: SIGTERM the process a pid file names and wait (10 s) until it is gone, then
-# SIGKILL. (A redis-server whose directory goes before it has saved refuses to stop.)
-stop_pidfile() {
-	local pid
-
-	[ -f "$1" ] || return 0
-	pid=$(head -n1 "$1" | tr -dc 0-9)
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do
-		alive "$pid" || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-}
 
 if [ ! -x "$bin/api/occopus-rest-service" ]; then
 	echo "skipped: $bin/api/occopus-rest-service is not built (the REST service)"
@@ -66,11 +44,7 @@ cleanup() {
 		stop_pidfile "$f"
 	done
 	rm -rf "$tmp"
-	if [ $rc -eq 0 ]; then
-		echo "== passed in $(($(date +%s) - t0)) s"
-	else
-		echo "== failed (exit $rc) after $(($(date +%s) - t0)) s" >&2
-	fi
+	finish $rc
 	exit $rc
 }
 trap cleanup EXIT

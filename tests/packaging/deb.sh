@@ -15,17 +15,12 @@
 # the test ends. It refuses to run where occopus-c, the user occopus, /etc/occopus or
 # /var/lib/occopus exist already: it would destroy them.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 bin=$1 version=$3 # $2: the source directory
 pkg=occopus-c
 etc=/etc/occopus state=/var/lib/occopus
-t0=$(date +%s)
 
-step() { echo "== [$(($(date +%s) - t0)) s] $*"; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: dpkg -i needs root"
@@ -80,11 +75,7 @@ cleanup() {
 	fi
 	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
 	rm -rf "$tmp"
-	if [ $rc -eq 0 ]; then
-		echo "== passed in $(($(date +%s) - t0)) s"
-	else
-		echo "== failed (exit $rc) after $(($(date +%s) - t0)) s; the machine is restored" >&2
-	fi
+	finish $rc
 	exit $rc
 }
 trap cleanup EXIT

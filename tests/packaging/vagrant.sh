@@ -9,32 +9,10 @@
 # The copy holds the files git knows (tracked, or new and not ignored): no build trees. The demo
 # and the copy are removed however the test ends.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 src=$2 version=$3 # $1: the build directory
-t0=$(date +%s)
 
-step() { echo "== [$(($(date +%s) - t0)) s] $*"; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-# alive PID: the process exists and is not a zombie
-alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-# stop_pidfile FILE: SIGTERM the process a pid file names and wait (10 s) until it is gone, then
-# SIGKILL. (A redis-server whose directory goes before it has saved refuses to stop.)
-stop_pidfile() {
-	local pid
-
-	[ -f "$1" ] || return 0
-	pid=$(head -n1 "$1" | tr -dc 0-9)
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do
-		alive "$pid" || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: the provisioning runs as root"
@@ -60,11 +38,7 @@ cleanup() {
 	done
 	stop_pidfile "$demo/redis.pid"
 	rm -rf "$tmp"
-	if [ $rc -eq 0 ]; then
-		echo "== passed in $(($(date +%s) - t0)) s"
-	else
-		echo "== failed (exit $rc) after $(($(date +%s) - t0)) s" >&2
-	fi
+	finish $rc
 	exit $rc
 }
 trap cleanup EXIT
