@@ -52,7 +52,7 @@ struct settings {
 struct cent {
 	struct cent *next;
 	char *id;
-	char *text; /* NULL: none yet */
+	struct api_rest_blob *blob; /* NULL: none yet */
 	uint64_t at; /* uv_now when rendered */
 	unsigned gen; /* bumped by every invalidation */
 	int loading;
@@ -313,8 +313,8 @@ static void invalidate(struct api_daemon *d, const char *id)
 
 	if (!c)
 		return;
-	free(c->text);
-	c->text = NULL;
+	api_rest_blob_free(c->blob);
+	c->blob = NULL;
 	c->gen++;
 }
 
@@ -324,7 +324,7 @@ static void cache_free(struct api_daemon *d)
 
 	for (c = d->cache; c; c = next) {
 		next = c->next;
-		free(c->text);
+		api_rest_blob_free(c->blob);
 		free(c->waiting);
 		free(c->id);
 		free(c);
@@ -421,7 +421,8 @@ static void cache_loaded(struct ib_snapshot *snap, const struct occo_err *err, v
 	struct cload *cl = ud;
 	struct api_daemon *d = cl->d;
 	struct cent *c = cl->c;
-	char *text = NULL;
+	struct api_rest_blob *blob = NULL;
+	char *text;
 	size_t i, n;
 
 	c->loading = 0;
@@ -430,24 +431,26 @@ static void cache_loaded(struct ib_snapshot *snap, const struct occo_err *err, v
 
 		text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(out);
-		if (cl->gen == c->gen) {
-			free(c->text);
-			c->text = occo_strdup(text);
-			c->at = uv_now(&d->app->loop);
-		}
+		blob = api_rest_blob_new(200, "application/json", text, strlen(text));
+		free(text);
 	}
 	n = c->nwaiting;
 	c->nwaiting = 0;
 	for (i = 0; i < n; i++) {
-		if (text)
-			api_rest_reply_text(c->waiting[i], 200, "application/json", text,
-					    strlen(text));
+		if (blob)
+			api_rest_reply_blob(c->waiting[i], blob);
 		else if (err->code == OCCO_ENOENT)
 			not_found(c->waiting[i], c->id);
 		else
 			reply_err(c->waiting[i], err);
 	}
-	free(text);
+	if (blob && cl->gen == c->gen) {
+		api_rest_blob_free(c->blob);
+		c->blob = blob;
+		c->at = uv_now(&d->app->loop);
+	} else {
+		api_rest_blob_free(blob);
+	}
 	ib_snapshot_free(snap);
 	free(cl);
 }
@@ -458,8 +461,8 @@ static void get_infra(struct api_daemon *d, struct api_rest_req *rq, const char 
 	struct cload *cl;
 	struct occo_err e;
 
-	if (c->text && uv_now(&d->app->loop) - c->at < CACHE_MS) {
-		api_rest_reply_text(rq, 200, "application/json", c->text, strlen(c->text));
+	if (c->blob && uv_now(&d->app->loop) - c->at < CACHE_MS) {
+		api_rest_reply_blob(rq, c->blob);
 		return;
 	}
 	if (c->nwaiting == c->capwaiting) {
@@ -526,7 +529,6 @@ static void op_free(struct op *o)
 }
 
 /* ---- the attached set ---- */
-
 
 /* SADD (add = 1) or SREM the id; cb as a redis reply. */
 static int attached_change(struct api_daemon *d, const char *id, int add, occo_redis_reply_fn cb,
@@ -1436,6 +1438,14 @@ unknown:
 
 /* ---- life cycle ---- */
 
+/* Maintenance first: while a pass runs, serving yields (see rest.h). */
+static int yield(void *ud)
+{
+	struct api_daemon *d = ud;
+
+	return d->mt && !d->stopping && api_maintainer_running(d->mt) > 0;
+}
+
 int api_daemon_start(struct api_app *app, const struct api_daemon_opts *opts,
 		     struct api_daemon **out, struct occo_err *err)
 {
@@ -1478,6 +1488,8 @@ int api_daemon_start(struct api_app *app, const struct api_daemon_opts *opts,
 	ro.tls_cert = cert;
 	ro.tls_key = key;
 	ro.max_body = d->s.max_body;
+	ro.yield = yield;
+	ro.yield_ud = d;
 	rc = api_rest_start(&app->loop, &ro, handle, d, &d->rest, err);
 	if (key)
 		occo_free_secret(key);

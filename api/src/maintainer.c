@@ -387,6 +387,16 @@ void api_maintainer_counts(const struct api_maintainer *m, size_t *maintained, s
 	}
 }
 
+size_t api_maintainer_running(const struct api_maintainer *m)
+{
+	const struct ment *ent;
+	size_t n = 0;
+
+	for (ent = m->ents; ent; ent = ent->next)
+		n += ent->busy != 0;
+	return n;
+}
+
 void api_maintainer_set_interval(struct api_maintainer *m, double interval)
 {
 	if (interval > 0)

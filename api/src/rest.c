@@ -26,6 +26,18 @@
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_MAX_CONNS 4096
 #define IDLE_TIMEOUT_S 60
+/*
+ * Serving gives way to the program's own work. Answers that were waited for (suspended
+ * requests) are resumed at most REQUESTS_PER_TURN per turn of the loop, the rest wait in line.
+ * While the program yields (a maintenance pass runs), fewer, and libmicrohttpd runs for at
+ * most a tenth of the time: after a run that took t, it waits 9t (100 ms at most) before the
+ * next, its sockets unwatched; requests wait in their sockets meanwhile. A pass is then slowed
+ * by about a tenth at most, whatever the flood of requests.
+ */
+#define REQUESTS_PER_TURN 32
+#define REQUESTS_PER_TURN_YIELDING 4
+#define YIELD_FACTOR 9
+#define YIELD_MAX_PAUSE_NS (100 * 1000000ull) /* answers are late by this much at most */
 
 struct api_rest {
 	uv_loop_t *loop;
@@ -33,12 +45,21 @@ struct api_rest {
 	uv_poll_t poll;
 	uv_timer_t timer;
 	uv_timer_t grace; /* stops the server a moment after the last answer */
+	uv_prepare_t prep; /* a new turn: a new budget of requests */
+	uv_idle_t soon; /* runs libmicrohttpd on the next turn, after the loop polled */
+	unsigned budget; /* suspended connections that may still be resumed on this turn */
+	struct api_rest_req *line_head, *line_tail; /* suspended, to be resumed in order */
+	unsigned suspended; /* connections suspended now (none may be at MHD_stop_daemon) */
 	int port;
 	char *token; /* secret */
 	char *cert, *key; /* PEM; libmicrohttpd reads them while it runs */
 	size_t max_body;
 	api_rest_handler_fn fn;
 	void *ud;
+	int (*yield)(void *ud);
+	void *yield_ud;
+	uint64_t not_before; /* uv_hrtime before which libmicrohttpd does not run (yielding) */
+	int paused; /* the poll handle is stopped until not_before */
 	struct api_rest_stats stats;
 	int closing; /* 1: waiting for answers; 2: stopped */
 	unsigned handles; /* closed handles still to come */
@@ -53,8 +74,20 @@ struct api_rest_req {
 	struct occo_buf body;
 	uint64_t t0;
 	int too_large, dispatched, in_handler, suspended, answered;
+	int in_line;
+	struct api_rest_req *next_in_line;
 	int status;
 	struct MHD_Response *resp;
+	struct api_rest_blob *blob; /* a shared answer (a reference is held) */
+};
+
+struct api_rest_blob {
+	int refs;
+	int status;
+	char *ctype;
+	char *text;
+	size_t len;
+	struct MHD_Response *resp; /* one reference; each queued request holds another */
 };
 
 static void stop(struct api_rest *r);
@@ -62,31 +95,84 @@ static void stop(struct api_rest *r);
 /* ---- running libmicrohttpd ---- */
 
 static void on_timer(uv_timer_t *t);
+static void on_poll(uv_poll_t *p, int status, int events);
+static void on_soon(uv_idle_t *h);
 
-/* Run libmicrohttpd again when it wants to (a connection's timeout, work left over). */
+/* Milliseconds until libmicrohttpd may run again (0: now). */
+static uint64_t paused_ms(const struct api_rest *r)
+{
+	uint64_t now = uv_hrtime();
+
+	return r->not_before > now ? (r->not_before - now) / 1000000 + 1 : 0;
+}
+
+/*
+ * Run libmicrohttpd again when it wants to (a connection's timeout, work left over), and
+ * while yielding not before not_before, its sockets unwatched until then.
+ */
 static void arm(struct api_rest *r)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	uint64_t wait = UINT64_MAX, pause;
 
 	if (!r->d)
 		return;
 	if (MHD_get_timeout(r->d, &ms) == MHD_YES)
-		uv_timer_start(&r->timer, on_timer, ms, 0);
-	else
+		wait = ms;
+	pause = paused_ms(r);
+	if (pause && !r->paused) {
+		r->paused = 1;
+		uv_poll_stop(&r->poll);
+	} else if (!pause && r->paused) {
+		r->paused = 0;
+		uv_poll_start(&r->poll, UV_READABLE, on_poll);
+	}
+	if (pause) /* then nothing before the pause ends; at its end the sockets are watched again */
+		wait = pause;
+	/*
+	 * "Now" goes through an idle handle, not a timer of 0: libuv 1.44 runs a timer started
+	 * from a timer callback again in the same phase, and the loop would never poll.
+	 */
+	if (wait == 0) {
 		uv_timer_stop(&r->timer);
+		uv_idle_start(&r->soon, on_soon);
+	} else if (wait != UINT64_MAX) {
+		uv_timer_start(&r->timer, on_timer, wait, 0);
+	} else {
+		uv_timer_stop(&r->timer);
+	}
 }
 
 static void run(struct api_rest *r)
 {
+	uint64_t t0, dt;
+
 	if (!r->d)
 		return;
+	if (paused_ms(r)) {
+		arm(r);
+		return;
+	}
+	t0 = uv_hrtime();
 	MHD_run(r->d);
+	dt = uv_hrtime() - t0;
+	r->not_before = 0;
+	if (r->yield && r->yield(r->yield_ud))
+		r->not_before = t0 + dt +
+				(YIELD_FACTOR * dt < YIELD_MAX_PAUSE_NS ? YIELD_FACTOR * dt
+									: YIELD_MAX_PAUSE_NS);
 	arm(r);
 }
 
 static void on_timer(uv_timer_t *t)
 {
 	run(t->data);
+}
+
+static void on_soon(uv_idle_t *h)
+{
+	uv_idle_stop(h);
+	run(h->data);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -97,43 +183,158 @@ static void on_poll(uv_poll_t *p, int status, int events)
 /* Run libmicrohttpd on the next turn (a resumed connection has an answer to send). */
 static void kick(struct api_rest *r)
 {
-	if (r->d)
-		uv_timer_start(&r->timer, on_timer, 0, 0);
+	uint64_t pause = paused_ms(r);
+
+	if (!r->d)
+		return;
+	if (pause)
+		uv_timer_start(&r->timer, on_timer, pause, 0);
+	else
+		uv_idle_start(&r->soon, on_soon);
+}
+
+static void suspend(struct api_rest_req *rq)
+{
+	rq->suspended = 1;
+	rq->r->suspended++;
+	MHD_suspend_connection(rq->c);
+}
+
+/* Resume the connections in line while this turn's budget lasts (all of them when closing). */
+static void line_run(struct api_rest *r)
+{
+	struct api_rest_req *rq;
+	int any = 0;
+
+	while ((rq = r->line_head) && (r->budget || r->closing)) {
+		r->line_head = rq->next_in_line;
+		if (!r->line_head)
+			r->line_tail = NULL;
+		rq->next_in_line = NULL;
+		rq->in_line = 0;
+		rq->suspended = 0;
+		r->suspended--;
+		if (r->budget)
+			r->budget--;
+		MHD_resume_connection(rq->c);
+		any = 1;
+	}
+	if (any)
+		kick(r);
+}
+
+static void line_push(struct api_rest_req *rq)
+{
+	struct api_rest *r = rq->r;
+
+	if (rq->in_line)
+		return;
+	rq->in_line = 1;
+	if (r->line_tail)
+		r->line_tail->next_in_line = rq;
+	else
+		r->line_head = rq;
+	r->line_tail = rq;
+	line_run(r);
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+	struct api_rest *r = p->data;
+
+	r->budget =
+		r->yield && r->yield(r->yield_ud) ? REQUESTS_PER_TURN_YIELDING : REQUESTS_PER_TURN;
+	if (r->line_head)
+		line_run(r);
 }
 
 /* ---- answers ---- */
 
-static void set_response(struct api_rest_req *rq, int status, const char *ctype, const char *text,
-			 size_t len)
+static struct MHD_Response *make_response(int status, const char *ctype, const char *text,
+					  size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+
+	if (resp) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		if (status == MHD_HTTP_UNAUTHORIZED)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						"Bearer realm=\"occopus\"");
+	}
+	return resp;
+}
+
+/* The answer is set: queue it now (inside the handler) or resume the connection for it. */
+static void answered(struct api_rest_req *rq)
 {
 	struct api_rest *r = rq->r;
 
+	if (rq->dispatched && !rq->in_handler)
+		r->stats.in_flight--;
+	if (rq->suspended)
+		line_push(rq);
+	if (r->closing == 1 && r->suspended == 0)
+		stop(r);
+}
+
+static void set_response(struct api_rest_req *rq, int status, const char *ctype, const char *text,
+			 size_t len)
+{
 	if (rq->answered)
 		return;
 	rq->answered = 1;
 	rq->status = status;
-	rq->resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
-	if (rq->resp) {
-		MHD_add_response_header(rq->resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-		MHD_add_response_header(rq->resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-		if (status == MHD_HTTP_UNAUTHORIZED)
-			MHD_add_response_header(rq->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-						"Bearer realm=\"occopus\"");
-	}
-	if (rq->suspended) {
-		rq->suspended = 0;
-		r->stats.in_flight--;
-		MHD_resume_connection(rq->c);
-		kick(r);
-		if (r->closing == 1 && r->stats.in_flight == 0)
-			stop(r);
-	}
+	rq->resp = make_response(status, ctype, text, len);
+	answered(rq);
 }
 
 void api_rest_reply_text(struct api_rest_req *rq, int status, const char *content_type,
 			 const char *text, size_t len)
 {
 	set_response(rq, status, content_type, text, len);
+}
+
+struct api_rest_blob *api_rest_blob_new(int status, const char *content_type, const char *text,
+					size_t len)
+{
+	struct api_rest_blob *b = occo_calloc(1, sizeof(*b));
+
+	b->refs = 1;
+	b->status = status;
+	b->ctype = occo_strdup(content_type);
+	b->text = occo_strndup(text, len);
+	b->len = len;
+	b->resp = make_response(status, content_type, text, len);
+	return b;
+}
+
+void api_rest_blob_free(struct api_rest_blob *b)
+{
+	if (!b || --b->refs > 0)
+		return;
+	if (b->resp)
+		MHD_destroy_response(b->resp);
+	free(b->ctype);
+	free(b->text);
+	free(b);
+}
+
+void api_rest_reply_blob(struct api_rest_req *rq, struct api_rest_blob *b)
+{
+	if (!b->resp) {
+		set_response(rq, b->status, b->ctype, b->text, b->len);
+		return;
+	}
+	if (rq->answered)
+		return;
+	rq->answered = 1;
+	rq->status = b->status;
+	rq->resp = b->resp;
+	rq->blob = b;
+	b->refs++;
+	answered(rq);
 }
 
 void api_rest_reply(struct api_rest_req *rq, int status, json_t *body)
@@ -167,7 +368,11 @@ static enum MHD_Result queue(struct api_rest_req *rq)
 	if (!rq->resp)
 		return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
 	ret = MHD_queue_response(rq->c, (unsigned)rq->status, rq->resp);
-	MHD_destroy_response(rq->resp);
+	if (rq->blob) /* the queue holds its own reference to the response now */
+		api_rest_blob_free(rq->blob);
+	else
+		MHD_destroy_response(rq->resp);
+	rq->blob = NULL;
 	rq->resp = NULL;
 	return ret;
 }
@@ -263,8 +468,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		return queue(rq);
 	if (!rq->answered) {
 		r->stats.in_flight++;
-		rq->suspended = 1;
-		MHD_suspend_connection(c);
+		suspend(rq);
 	}
 	return MHD_YES;
 }
@@ -289,7 +493,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	OCCO_INFO("request", OCCO_KV("method", rq->method), OCCO_KV("path", rq->path),
 		  OCCO_KV("status", status), OCCO_KV("ms", ms),
 		  OCCO_KV("end", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"));
-	if (rq->resp)
+	if (rq->blob)
+		api_rest_blob_free(rq->blob);
+	else if (rq->resp)
 		MHD_destroy_response(rq->resp);
 	occo_buf_release(&rq->body);
 	free(rq->method);
@@ -398,6 +604,8 @@ int api_rest_start(uv_loop_t *loop, const struct api_rest_opts *opts, api_rest_h
 	r->loop = loop;
 	r->fn = fn;
 	r->ud = ud;
+	r->yield = opts->yield;
+	r->yield_ud = opts->yield_ud;
 	api_rest_set_token(r, opts->token);
 	api_rest_set_max_body(r, opts->max_body);
 	if (v6)
@@ -434,7 +642,11 @@ int api_rest_start(uv_loop_t *loop, const struct api_rest_opts *opts, api_rest_h
 	info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_EPOLL_FD);
 	uv_timer_init(loop, &r->timer);
 	uv_timer_init(loop, &r->grace);
-	r->timer.data = r->grace.data = r;
+	uv_prepare_init(loop, &r->prep);
+	uv_idle_init(loop, &r->soon);
+	r->timer.data = r->grace.data = r->prep.data = r->soon.data = r;
+	r->budget = REQUESTS_PER_TURN;
+	uv_prepare_start(&r->prep, on_prepare);
 	uv_poll_init(loop, &r->poll, info->epoll_fd);
 	r->poll.data = r;
 	uv_poll_start(&r->poll, UV_READABLE, on_poll);
@@ -488,7 +700,9 @@ static void stop_now(uv_timer_t *t)
 	uv_timer_stop(&r->grace);
 	MHD_stop_daemon(r->d); /* closes what is left; completion callbacks run here */
 	r->d = NULL;
-	r->handles = 3;
+	r->handles = 5;
+	uv_close((uv_handle_t *)&r->soon, handle_closed);
+	uv_close((uv_handle_t *)&r->prep, handle_closed);
 	uv_close((uv_handle_t *)&r->poll, handle_closed);
 	uv_close((uv_handle_t *)&r->timer, handle_closed);
 	uv_close((uv_handle_t *)&r->grace, handle_closed);
@@ -511,6 +725,7 @@ void api_rest_close(struct api_rest *r, void (*cb)(void *ud), void *ud)
 	fd = MHD_quiesce_daemon(r->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	if (r->stats.in_flight == 0)
+	line_run(r); /* the requests waiting in line are answered now (503: stopping) */
+	if (r->suspended == 0)
 		stop(r); /* else when the last answer is given */
 }

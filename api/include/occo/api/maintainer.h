@@ -77,6 +77,9 @@ int api_maintainer_has(const struct api_maintainer *m, const char *infra_id);
 /* How many infrastructures are maintained here, and how many of their leases are held. */
 void api_maintainer_counts(const struct api_maintainer *m, size_t *maintained, size_t *held);
 
+/* How many passes (with their lease and load) are running now. */
+size_t api_maintainer_running(const struct api_maintainer *m);
+
 /* Change the interval (from the next wait on). */
 void api_maintainer_set_interval(struct api_maintainer *m, double interval);
 

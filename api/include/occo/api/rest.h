@@ -33,6 +33,13 @@ struct api_rest_opts {
 	const char *tls_cert, *tls_key; /* PEM text of both, or NULL: plain HTTP */
 	size_t max_body; /* bytes (0: 1 MiB) */
 	unsigned max_conns; /* connections at once (0: 4096) */
+	/*
+	 * Asked on every turn of the loop: 1 while the program has work that must not wait (a
+	 * maintenance pass runs). Then serving takes at most a tenth of the loop's time and a few
+	 * requests per turn; the rest wait in their sockets or, suspended, in line. NULL: never.
+	 */
+	int (*yield)(void *ud);
+	void *yield_ud;
 };
 
 /* Called once per complete request; must lead to exactly one api_rest_reply*() for it. */
@@ -84,6 +91,17 @@ void api_rest_reply(struct api_rest_req *rq, int status, json_t *body);
 /* Answer with text (copied) of the given content type. */
 void api_rest_reply_text(struct api_rest_req *rq, int status, const char *content_type,
 			 const char *text, size_t len);
+/*
+ * A prepared answer that many requests share without a copy (a cached GET): made once, given
+ * to api_rest_reply_blob() any number of times, freed when no longer wanted (the requests
+ * still sending it keep what they need).
+ */
+struct api_rest_blob;
+struct api_rest_blob *api_rest_blob_new(int status, const char *content_type, const char *text,
+					size_t len);
+void api_rest_blob_free(struct api_rest_blob *b);
+void api_rest_reply_blob(struct api_rest_req *rq, struct api_rest_blob *b);
+
 /*
  * Answer an error: {"error": <error>, "message": <formatted>} with the status; the message is
  * redacted of registered secrets.
