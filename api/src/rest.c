@@ -27,12 +27,13 @@
 #define DEFAULT_MAX_CONNS 4096
 #define IDLE_TIMEOUT_S 60
 /*
- * Serving gives way to the program's own work. Answers that were waited for (suspended
- * requests) are resumed at most REQUESTS_PER_TURN per turn of the loop, the rest wait in line.
- * While the program yields (a maintenance pass runs), fewer, and libmicrohttpd runs for at
- * most a tenth of the time: after a run that took t, it waits 9t (100 ms at most) before the
- * next, its sockets unwatched; requests wait in their sockets meanwhile. A pass is then slowed
- * by about a tenth at most, whatever the flood of requests.
+ * Serving gives way to the program's own work. At most REQUESTS_PER_TURN requests are handed
+ * to the handler, and answers resumed, per turn of the loop; the others wait in line,
+ * suspended, for the next turns, so one turn never serves a whole flood. While the program
+ * yields (a maintenance pass runs), fewer, and libmicrohttpd runs for at most a tenth of the
+ * time: after a run that took t, it waits 9t (100 ms at most) before the next, its sockets
+ * unwatched; requests wait in their sockets meanwhile. A pass is then slowed by about a tenth
+ * at most, whatever the flood of requests.
  */
 #define REQUESTS_PER_TURN 32
 #define REQUESTS_PER_TURN_YIELDING 4
@@ -74,6 +75,7 @@ struct api_rest_req {
 	struct occo_buf body;
 	uint64_t t0;
 	int too_large, dispatched, in_handler, suspended, answered;
+	int admitted; /* resumed from the line: its share of a turn's budget is taken */
 	int in_line;
 	struct api_rest_req *next_in_line;
 	int status;
@@ -212,6 +214,7 @@ static void line_run(struct api_rest *r)
 			r->line_tail = NULL;
 		rq->next_in_line = NULL;
 		rq->in_line = 0;
+		rq->admitted = 1;
 		rq->suspended = 0;
 		r->suspended--;
 		if (r->budget)
@@ -455,6 +458,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	}
 	if (rq->dispatched || rq->answered)
 		return MHD_YES;
+	if (!rq->admitted && !r->budget && !r->closing) {
+		/* this turn's budget is spent: wait in line, suspended, for a later turn */
+		suspend(rq);
+		line_push(rq);
+		return MHD_YES;
+	}
+	if (!rq->admitted && r->budget)
+		r->budget--;
 	rq->dispatched = 1;
 	if (rq->too_large) {
 		api_rest_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, "too large",

@@ -7,6 +7,9 @@
 #
 #   tests/bench/rest.sh [DURATION_S] [N]      default: 30 1000
 #   BUILD=build-rel (the build tree with the programs), INTERVAL=1 (seconds between passes)
+#   THREADS=1 (wrk's threads), PIN=1: with 2 CPUs or more, wrk runs on the last CPU and the
+#   service and Redis on the others, so that the load generator does not take the CPU the
+#   service needs (clients are elsewhere in a real deployment); PIN=0 runs them anywhere.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$top/${BUILD:-build-rel}/api
@@ -17,13 +20,24 @@ for p in wrk curl redis-server python3; do
 	command -v "$p" >/dev/null || { echo "rest.sh: needs $p" >&2; exit 1; }
 done
 
+threads=${THREADS:-1}
+pin_srv=() pin_wrk=()
+ncpu=$(nproc)
+if [ "${PIN:-1}" = 1 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
+	pin_srv=(taskset -c "0-$((ncpu - 2))") pin_wrk=(taskset -c "$((ncpu - 1))")
+fi
+
 work=$(mktemp -d)
 svc=
-redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" --save '' \
+"${pin_srv[@]}" redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" --save '' \
 	--appendonly no --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log"
 cleanup() {
 	[ -n "$svc" ] && kill "$svc" 2>/dev/null && wait "$svc" 2>/dev/null || true
-	kill "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || true
+	local rpid
+	rpid=$(cat "$work/redis.pid" 2>/dev/null) || true
+	if [ -n "$rpid" ] && kill "$rpid" 2>/dev/null; then
+		for _ in $(seq 100); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.05; done
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -38,7 +52,7 @@ printf 'user_id: bench\ninfra_name: flat\nnodes:\n  - {name: n, type: d, scaling
 printf 'maintenance: {interval: %s}\n' "$interval" >cfg.yaml
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
-"$bin/occopus-rest-service" --cfg cfg.yaml --port "$port" 2>svc.log &
+"${pin_srv[@]}" "$bin/occopus-rest-service" --cfg cfg.yaml --port "$port" 2>svc.log &
 svc=$!
 for _ in $(seq 200); do curl -sf "$base/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -61,7 +75,8 @@ mean() { awk -v s0="$1" -v c0="$2" -v s1="$3" -v c1="$4" \
 s0=$(metric occopus_pass_seconds_sum) c0=$(metric occopus_pass_seconds_count)
 sleep "$dur"
 s1=$(metric occopus_pass_seconds_sum) c1=$(metric occopus_pass_seconds_count)
-wrk -t2 -c200 -d"${dur}s" --timeout 10s --latency "$base/infrastructures/$id" >wrk.txt
+"${pin_wrk[@]}" wrk -t"$threads" -c200 -d"${dur}s" --timeout 10s --latency \
+	"$base/infrastructures/$id" >wrk.txt
 s2=$(metric occopus_pass_seconds_sum) c2=$(metric occopus_pass_seconds_count)
 
 rps=$(awk '/^Requests\/sec:/ { print $2 }' wrk.txt)
@@ -72,7 +87,7 @@ sockerr=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }' wrk.txt
 idle=$(mean "$s0" "$c0" "$s1" "$c1")
 load=$(mean "$s1" "$c1" "$s2" "$c2")
 echo "nodes:            $n (dummy cloud), a pass every ${interval} s"
-echo "load:             wrk -t2 -c200 -d${dur}s GET /infrastructures/<id> ($(wc -c < <(curl -sf "$base/infrastructures/$id")) bytes)"
+echo "load:             wrk -t$threads -c200 -d${dur}s GET /infrastructures/<id> ($(wc -c < <(curl -sf "$base/infrastructures/$id")) bytes)${pin_wrk:+, wrk pinned apart}"
 echo "requests:         ${total} in ${dur} s, ${rps} requests/s"
 echo "p99 latency:      ${p99}"
 echo "non-2xx:          ${non2xx:-0}"
