@@ -400,6 +400,27 @@ static void test_rest__occopus_workflow(void **state)
 	free(url);
 	assert_int_equal(req(f, "GET", "/healthz", NULL, 0, NULL), 200);
 
+	/* SIGHUP: the configuration is read again (a new token) */
+	{
+		char *cfg = occo_asprintf("rest:\n  token: %s-2\n  max_body: 65536\n"
+					  "maintenance: {interval: 0.2, lease: 3}\n",
+					  TOKEN);
+		char *old = f->auth;
+
+		occo_test_write_file(f->dir, "occopus_config.yaml", cfg);
+		free(cfg);
+		kill(f->svc.pid, SIGHUP);
+		for (i = 0;
+		     i < 100 && req(f, "POST", "/infrastructures/x/attach", NULL, 1, NULL) != 401;
+		     i++)
+			usleep(50 * 1000);
+		assert_int_equal(req(f, "POST", "/infrastructures/x/attach", NULL, 1, NULL), 401);
+		f->auth = occo_strdup("Authorization: Bearer " TOKEN "-2");
+		free(old);
+		assert_int_equal(req(f, "POST", "/infrastructures/x/attach", NULL, 1, NULL), 404);
+		assert_true(occo_test_svc_log_count(&f->svc, "configuration reloaded") >= 1);
+	}
+
 	/* one log line per request; the token never in the log */
 	assert_true(occo_test_svc_log_count(&f->svc, "msg=request method=DELETE") >= 1);
 	assert_int_equal(occo_test_svc_log_count(&f->svc, TOKEN), 0);
