@@ -1058,6 +1058,31 @@ static void notified(struct occo_redis *r, const redisReply *reply, const struct
 	op_free(o);
 }
 
+/* Credentials in a notification spec (an FCM api_key, ...) never reach Redis in the clear. */
+static void redact_secrets(json_t *v)
+{
+	static const char *const words[] = { "key", "token", "password", "secret", NULL };
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach (v, i, x)
+			redact_secrets(x);
+		return;
+	}
+	json_object_foreach (v, k, x) {
+		int secret = 0;
+
+		for (i = 0; words[i]; i++)
+			secret |= strstr(k, words[i]) != NULL;
+		if (secret && json_is_string(x))
+			json_object_set_new(v, k, json_string("***"));
+		else
+			redact_secrets(x);
+	}
+}
+
 static void with_desc_done(struct op *o, const json_t *desc)
 {
 	struct api_daemon *d = o->d;
@@ -1087,7 +1112,10 @@ static void with_desc_done(struct op *o, const json_t *desc)
 		rc = attached_change(d, o->id, o->what[0] == 'a', attach_done, o, &e);
 	} else if (!strcmp(o->what, "notify")) {
 		char *key = ib_key_infra(ns, o->id, "notification");
-		char *text = json_dumps(o->json, JSON_COMPACT);
+		char *text;
+
+		redact_secrets(o->json);
+		text = json_dumps(o->json, JSON_COMPACT);
 
 		rc = occo_redis_command(d->app->redis, notified, o, &e, "SET %s %s", key, text);
 		free(text);
@@ -1279,6 +1307,29 @@ static void delete_detached(struct occo_redis *r, const redisReply *reply,
 		delete_try(o);
 }
 
+static void delete_existed(int exists, const struct occo_err *err, void *ud)
+{
+	struct op *o = ud;
+	struct occo_err e;
+
+	if (err || !exists) {
+		if (err)
+			reply_err(o->rq, err);
+		else
+			not_found(o->rq, o->id);
+		uv_close((uv_handle_t *)&o->timer, op_free_timer);
+		return;
+	}
+	if (attached_change(o->d, o->id, 0, delete_detached, o, &e) < 0) {
+		reply_err(o->rq, &e);
+		uv_close((uv_handle_t *)&o->timer, op_free_timer);
+	}
+}
+
+/*
+ * DELETE: detach (so that no service maintains it any more), wait for this service's pass to
+ * finish, take the lease (another service lets go of it at its next scan), drop everything.
+ */
 static void delete_infra(struct api_daemon *d, struct api_rest_req *rq, const char *id)
 {
 	struct op *o = op_new(d, rq, id, "delete");
@@ -1287,7 +1338,8 @@ static void delete_infra(struct api_daemon *d, struct api_rest_req *rq, const ch
 	uv_timer_init(&d->app->loop, &o->timer);
 	o->timer.data = o;
 	o->deadline = uv_now(&d->app->loop) + (uint64_t)((d->s.lease + 2 * d->s.interval) * 1000);
-	if (attached_change(d, id, 0, delete_detached, o, &e) < 0) {
+	d->store_reads++;
+	if (ib_infra_exists(d->app->redis, d->app->cfg.ns, id, delete_existed, o, &e) < 0) {
 		reply_err(rq, &e);
 		uv_close((uv_handle_t *)&o->timer, op_free_timer);
 	}

@@ -340,6 +340,23 @@ static void test_rest__occopus_workflow(void **state)
 	json_decref(doc);
 	free(path);
 
+	/* notify: stored, its credentials masked */
+	path = occo_asprintf("/infrastructures/%s/notify", id);
+	assert_int_equal(req(f, "POST", path,
+			     "{\"type\": \"fcm\", \"fcm\": {\"api_key\": \"AAAA-fcm-secret\", "
+			     "\"reg_id\": \"r1\"}}",
+			     1, NULL),
+			 200);
+	free(path);
+	{
+		redisReply *r = redisCommand(f->rc, "GET occo:{%s}:notification", id);
+
+		assert_int_equal(r->type, REDIS_REPLY_STRING);
+		assert_non_null(strstr(r->str, "\"r1\""));
+		assert_null(strstr(r->str, "AAAA-fcm-secret"));
+		freeReplyObject(r);
+	}
+
 	/* errors: their status and a JSON body */
 	expect_error(f, "POST", "/infrastructures/", "nodes:\n  - {name: a, type: b\n", 1, 400,
 		     "<request body>:3:1");
