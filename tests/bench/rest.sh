@@ -72,12 +72,15 @@ metric() { curl -sf "$base/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 mean() { awk -v s0="$1" -v c0="$2" -v s1="$3" -v c1="$4" \
 	'BEGIN { if (c1 > c0) printf "%.1f", 1000 * (s1 - s0) / (c1 - c0); else print "n/a" }'; }
 
+# CPU seconds the service has used (utime + stime of /proc/PID/stat)
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$svc/stat"; }
+
 s0=$(metric occopus_pass_seconds_sum) c0=$(metric occopus_pass_seconds_count)
 sleep "$dur"
-s1=$(metric occopus_pass_seconds_sum) c1=$(metric occopus_pass_seconds_count)
+s1=$(metric occopus_pass_seconds_sum) c1=$(metric occopus_pass_seconds_count) u1=$(cpu)
 "${pin_wrk[@]}" wrk -t"$threads" -c200 -d"${dur}s" --timeout 10s --latency \
 	"$base/infrastructures/$id" >wrk.txt
-s2=$(metric occopus_pass_seconds_sum) c2=$(metric occopus_pass_seconds_count)
+s2=$(metric occopus_pass_seconds_sum) c2=$(metric occopus_pass_seconds_count) u2=$(cpu)
 
 rps=$(awk '/^Requests\/sec:/ { print $2 }' wrk.txt)
 p99=$(awk '$1 == "99%" { print $2 }' wrk.txt)
@@ -94,3 +97,5 @@ echo "non-2xx:          ${non2xx:-0}"
 echo "socket errors:    ${sockerr:-none}"
 echo "pass, no load:    ${idle} ms mean over $((c1 - c0)) passes"
 echo "pass, under load: ${load} ms mean over $((c2 - c1)) passes"
+awk -v a="$u1" -v b="$u2" -v d="$dur" 'BEGIN { printf "service CPU:      %.0f%% of a core while under load\n", 100 * (b - a) / d }'
+echo "load average:     $(cut -d' ' -f1-3 /proc/loadavg) on $ncpu CPUs"
