@@ -340,6 +340,20 @@ static void test_rest__occopus_workflow(void **state)
 	json_decref(doc);
 	free(path);
 
+	/* attach and detach: 409 when there is nothing to change */
+	path = occo_asprintf("/infrastructures/%s/attach", id);
+	expect_error(f, "POST", path, NULL, 1, 409, "already being maintained");
+	free(path);
+	path = occo_asprintf("/infrastructures/%s/detach", id);
+	assert_int_equal(req(f, "POST", path, NULL, 1, NULL), 200);
+	assert_int_equal(redis_int(f, "SISMEMBER %s %s", "occo:attached", id), 0);
+	expect_error(f, "POST", path, NULL, 1, 409, "not maintained");
+	free(path);
+	path = occo_asprintf("/infrastructures/%s/attach", id);
+	assert_int_equal(req(f, "POST", path, NULL, 1, NULL), 200);
+	assert_int_equal(redis_int(f, "SISMEMBER %s %s", "occo:attached", id), 1);
+	free(path);
+
 	/* notify: stored, its credentials masked */
 	path = occo_asprintf("/infrastructures/%s/notify", id);
 	assert_int_equal(req(f, "POST", path,
