@@ -625,19 +625,21 @@ int api_rest_start(uv_loop_t *loop, const struct api_rest_opts *opts, api_rest_h
 		flags |= MHD_USE_TLS;
 		r->cert = occo_strdup(opts->tls_cert);
 		r->key = occo_strdup(opts->tls_key);
+		/* the logger first, so that no message of the start goes to libmicrohttpd's own */
 		r->d = MHD_start_daemon(
-			flags, (uint16_t)opts->port, NULL, NULL, on_access, r, MHD_OPTION_SOCK_ADDR,
+			flags, (uint16_t)opts->port, NULL, NULL, on_access, r,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_SOCK_ADDR,
 			(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_CONNECTION_LIMIT, conns,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-			MHD_OPTION_HTTPS_MEM_CERT, r->cert, MHD_OPTION_HTTPS_MEM_KEY, r->key,
-			MHD_OPTION_END);
+			MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)IDLE_TIMEOUT_S, MHD_OPTION_HTTPS_MEM_CERT, r->cert,
+			MHD_OPTION_HTTPS_MEM_KEY, r->key, MHD_OPTION_END);
 	} else {
 		r->d = MHD_start_daemon(
-			flags, (uint16_t)opts->port, NULL, NULL, on_access, r, MHD_OPTION_SOCK_ADDR,
+			flags, (uint16_t)opts->port, NULL, NULL, on_access, r,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_SOCK_ADDR,
 			(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r, MHD_OPTION_CONNECTION_LIMIT, conns,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
+			MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
 	}
 	if (!r->d) {
 		occo_err_set(
