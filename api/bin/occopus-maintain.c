@@ -21,12 +21,11 @@
 #include "occo/api/app.h"
 #include "occo/api/cli.h"
 #include "occo/api/engine.h"
+#include "occo/api/maintainer.h"
 #include "occo/infobroker/infra.h"
-#include "occo/infobroker/lease.h"
 #include "occo/util/log.h"
 
 #define PROG "occopus-maintain"
-#define MIN_LEASE_MS 30000
 
 static const char usage[] =
 	"usage: occopus-maintain [-h] [--version] [--cfg CFG_PATH] [--auth_data_path PATH]\n"
@@ -57,51 +56,37 @@ static const char help[] =
 struct maintain {
 	struct api_app app;
 	struct api_engine e;
-	struct api_infra *inf;
+	struct api_maintainer *mt;
+	struct api_infra *inf; /* -r */
 	const char *id, *output, *filter;
 	int list, cyclic, report, json;
 	double interval;
-	char *holder;
-	unsigned lease_ms;
-	int have_lease, stopping, busy, passes, failures;
-	uv_timer_t next, renew;
+	int stopping, passes, failures;
 	uv_signal_t sigint, sigterm;
 };
 
-static void start_pass(struct maintain *m);
-
-static void next_pass(uv_timer_t *t)
-{
-	start_pass(t->data);
-}
-
 static void closed_handles(struct maintain *m)
 {
-	uv_close((uv_handle_t *)&m->next, NULL);
-	uv_close((uv_handle_t *)&m->renew, NULL);
 	uv_close((uv_handle_t *)&m->sigint, NULL);
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
 }
 
-static void released(int ok, const char *holder, const struct occo_err *err, void *ud)
+static void finished(void *ud)
 {
 	struct maintain *m = ud;
 
+	m->mt = NULL;
 	closed_handles(m);
 	api_app_done(&m->app, m->failures && !m->cyclic ? API_EXIT_FAILED : API_EXIT_OK);
 }
 
-/* Give the lease back (if held) and end the program. */
+/* Let a running pass finish, give the lease back and end the program. */
 static void finish(struct maintain *m)
 {
-	struct occo_err e;
-
-	uv_timer_stop(&m->next);
-	uv_timer_stop(&m->renew);
-	if (m->have_lease &&
-	    ib_lease_release(m->app.redis, m->app.cfg.ns, m->id, m->holder, released, m, &e) == 0)
-		return;
-	released(0, NULL, NULL, m);
+	if (m->mt)
+		api_maintainer_close(m->mt, finished, m);
+	else
+		finished(m);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -112,9 +97,8 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	m->stopping = 1;
 	fprintf(stderr, "%s: %s - exiting%s\n", PROG, signum == SIGINT ? "Ctrl+C" : "SIGTERM",
-		m->busy ? " after the running pass" : "");
-	if (!m->busy)
-		finish(m);
+		m->mt && api_maintainer_has(m->mt, m->id) ? " after the running pass" : "");
+	finish(m);
 }
 
 /*
@@ -146,117 +130,49 @@ static void pass_json(struct maintain *m, const struct enact_result *res,
 	}
 }
 
-static void after_pass(struct maintain *m, const struct enact_result *res,
-		       const struct occo_err *err)
-{
-	m->busy = 0;
-	m->passes++;
-	if (m->json && !m->report)
-		pass_json(m, res, err);
-	else if (m->json && err)
-		api_cli_json_failure(err, NULL);
-	if (err) {
-		m->failures++;
-		if (m->cyclic)
-			OCCO_ERROR("maintenance pass failed", OCCO_KV("infra", m->id),
-				   OCCO_KV("error", err->msg));
-		else if (!m->json)
-			api_app_report(&m->app, err);
-	}
-	api_infra_close(m->inf);
-	m->inf = NULL;
-	if (!m->cyclic || m->stopping) {
-		finish(m);
-		return;
-	}
-	uv_timer_start(&m->next, next_pass, (uint64_t)(m->interval * 1000), 0);
-}
-
-static void passed(const struct enact_result *res, const struct occo_err *err, void *ud)
+/* After each turn of the maintainer's cycle. */
+static void on_pass(const struct api_pass_info *p, void *ud)
 {
 	struct maintain *m = ud;
+	const struct enact_result *res = p->res;
 	char c[24], d[24], f[24];
 
-	if (res->created || res->dropped || res->failed) {
+	if (res && (res->created || res->dropped || res->failed)) {
 		snprintf(c, sizeof(c), "%zu", res->created);
 		snprintf(d, sizeof(d), "%zu", res->dropped);
 		snprintf(f, sizeof(f), "%zu", res->failed);
 		OCCO_INFO("maintenance pass", OCCO_KV("infra", m->id), OCCO_KV("created", c),
 			  OCCO_KV("dropped", d), OCCO_KV("failed", f));
 	}
-	after_pass(m, res, err);
-}
-
-static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
-{
-	struct maintain *m = ud;
-	struct enact_pass_opts o = { .mode = ENACT_MAINTAIN,
-				     .max_failed_share = m->e.max_failed_share };
-	struct occo_err e;
-
-	if (err) {
-		after_pass(m, NULL, err);
-		return;
+	m->passes++;
+	if (m->json)
+		pass_json(m, res, p->err);
+	if (p->err) {
+		m->failures++;
+		if (m->cyclic)
+			OCCO_ERROR("maintenance pass failed", OCCO_KV("infra", m->id),
+				   OCCO_KV("error", p->err->msg));
+		else if (!m->json)
+			api_app_report(&m->app, p->err);
 	}
-	m->inf = inf;
-	if (enact_pass(&inf->ops, inf->desc, inf->scaling, m->e.batch, &o, passed, m, &e) < 0)
-		after_pass(m, NULL, &e);
-}
-
-static void renewed(int ok, const char *holder, const struct occo_err *err, void *ud)
-{
-	struct maintain *m = ud;
-
-	if (!err && !ok) {
-		m->have_lease = 0;
-		OCCO_WARN("lost the lease: another maintainer holds the infrastructure",
-			  OCCO_KV("infra", m->id), OCCO_KV("holder", holder));
-	}
-}
-
-static void renew(uv_timer_t *t)
-{
-	struct maintain *m = t->data;
-
-	if (m->have_lease)
-		ib_lease_renew(m->app.redis, m->app.cfg.ns, m->id, m->holder, m->lease_ms, renewed,
-			       m, NULL);
-}
-
-static void acquired(int ok, const char *holder, const struct occo_err *err, void *ud)
-{
-	struct maintain *m = ud;
-	struct occo_err e;
-
-	if (err) {
-		after_pass(m, NULL, err);
-		return;
-	}
-	if (!ok) {
-		occo_err_set(&e, OCCO_EBUSY, "infrastructure '%s' is maintained by %s", m->id,
-			     holder ? holder : "another maintainer");
-		after_pass(m, NULL, &e);
-		return;
-	}
-	if (!m->have_lease)
-		uv_timer_start(&m->renew, renew, m->lease_ms / 3, m->lease_ms / 3);
-	m->have_lease = 1;
-	if (api_infra_load(&m->e, m->id, loaded, m, &e) < 0)
-		after_pass(m, NULL, &e);
-}
-
-static void start_pass(struct maintain *m)
-{
-	struct occo_err e;
-
-	if (m->stopping) {
+	if (!m->cyclic && !m->stopping) {
+		m->stopping = 1;
 		finish(m);
-		return;
 	}
-	m->busy = 1;
-	if (ib_lease_acquire(m->app.redis, m->app.cfg.ns, m->id, m->holder, m->lease_ms, acquired,
-			     m, &e) < 0)
-		after_pass(m, NULL, &e);
+}
+
+static void after_report(struct maintain *m, const struct occo_err *err)
+{
+	if (err) {
+		m->failures++;
+		if (m->json)
+			api_cli_json_failure(err, NULL);
+		else
+			api_app_report(&m->app, err);
+	}
+	api_infra_close(m->inf);
+	m->inf = NULL;
+	finish(m);
 }
 
 /* ---- -r: the report, with the live states ---- */
@@ -320,12 +236,9 @@ static void report_refreshed(const struct occo_err *err, void *ud)
 {
 	struct maintain *m = ud;
 
-	if (err) {
-		after_pass(m, NULL, err);
-		return;
-	}
-	report_write(m);
-	after_pass(m, NULL, NULL);
+	if (!err)
+		report_write(m);
+	after_report(m, err);
 }
 
 static void report_loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
@@ -334,12 +247,12 @@ static void report_loaded(struct api_infra *inf, const struct occo_err *err, voi
 	struct occo_err e;
 
 	if (err) {
-		after_pass(m, NULL, err);
+		after_report(m, err);
 		return;
 	}
 	m->inf = inf;
 	if (iproc_refresh(inf->in, report_refreshed, m, &e) < 0)
-		after_pass(m, NULL, &e);
+		after_report(m, &e);
 }
 
 /* ---- -l ---- */
@@ -447,19 +360,11 @@ int main(int argc, char **argv)
 		rc = api_engine_open(&m.app, &m.e, &err);
 		m.e.lean = 1; /* passes only */
 	}
-	if (rc == 0)
-		rc = ib_lease_holder_new(&m.holder, &err);
 	if (rc < 0) {
 		api_app_report(&m.app, &err);
 		m.app.rc = API_EXIT_FAILED;
 		goto out;
 	}
-	m.lease_ms = (unsigned)(m.interval * 3000);
-	if (m.lease_ms < MIN_LEASE_MS)
-		m.lease_ms = MIN_LEASE_MS;
-	uv_timer_init(&m.app.loop, &m.next);
-	uv_timer_init(&m.app.loop, &m.renew);
-	m.next.data = m.renew.data = &m;
 	uv_signal_init(&m.app.loop, &m.sigint);
 	uv_signal_init(&m.app.loop, &m.sigterm);
 	m.sigint.data = m.sigterm.data = &m;
@@ -469,8 +374,15 @@ int main(int argc, char **argv)
 		rc = ib_infra_list(m.app.redis, m.app.cfg.ns, listed, &m, &err);
 	else if (m.report)
 		rc = api_infra_load(&m.e, m.id, report_loaded, &m, &err);
-	else
-		rc = 0, start_pass(&m);
+	else {
+		struct api_maintainer_opts mo = { .interval = m.interval,
+						  .on_pass = on_pass,
+						  .ud = &m };
+
+		rc = api_maintainer_new(&m.e, &mo, &m.mt, &err);
+		if (rc == 0)
+			api_maintainer_add(m.mt, m.id);
+	}
 	if (rc < 0) {
 		api_app_report(&m.app, &err);
 		closed_handles(&m);
@@ -483,6 +395,5 @@ out:
 	api_infra_close(m.inf);
 	api_engine_close(&m.e);
 	api_app_release(&m.app);
-	free(m.holder);
 	return rc;
 }

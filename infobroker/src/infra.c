@@ -19,7 +19,8 @@
  * Every key an infrastructure has; removal deletes these. A new part of the key layout must be
  * added here, or a removed infrastructure leaves it behind.
  */
-static const char *const parts[] = { "desc", "nodes", "scaling", "health", "events", "lease" };
+static const char *const parts[] = { "desc",   "nodes", "scaling",     "health",
+				     "events", "lease", "notification" };
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
 
 static const char add_lua[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"

@@ -725,6 +725,16 @@ int rh_stats_get(const struct rh *rh, const char *endpoint_key, struct rh_stats 
 	return 0;
 }
 
+void rh_stats_foreach(const struct rh *rh,
+		      void (*fn)(const char *endpoint_key, const struct rh_stats *s, void *ud),
+		      void *ud)
+{
+	const struct rh_ep *ep;
+
+	for (ep = rh->eps; ep; ep = ep->next)
+		fn(ep->key, &ep->stats, ud);
+}
+
 static const char *const state_names[] = {
 	[RH_UNKNOWN] = "unknown",   [RH_PENDING] = "pending", [RH_READY] = "ready",
 	[RH_SHUTDOWN] = "shutdown", [RH_FAILED] = "failed",   [RH_TEMP_FAILED] = "temp_failed",

@@ -27,6 +27,7 @@
  *                                whose health check is failing
  *   <ns>:{<id>}:events   stream  the event log (events.h)
  *   <ns>:{<id>}:lease    string  the maintainer holding the infrastructure (lease.h)
+ *   <ns>:{<id>}:notification string  the notification spec posted to the REST service (JSON)
  * This layer stores the records it is given; it does not interpret them.
  *
  * Writes of records, scaling fields, health and events go through a write batch (batch.h).

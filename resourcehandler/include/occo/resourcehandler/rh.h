@@ -208,5 +208,9 @@ struct rh_stats {
 /* The counters of an endpoint key (rh_endpoint_key()); -OCCO_ENOENT when it was never used. */
 int rh_stats_get(const struct rh *rh, const char *endpoint_key, struct rh_stats *out,
 		 struct occo_err *err);
+/* Call fn with the counters of every endpoint used so far (for /metrics). */
+void rh_stats_foreach(const struct rh *rh,
+		      void (*fn)(const char *endpoint_key, const struct rh_stats *s, void *ud),
+		      void *ud);
 
 #endif
