@@ -23,7 +23,6 @@
 
 #define DEF_EVENTS_MAXLEN 10000
 #define DEF_MAX_FIELDS 4096
-#define DEF_MAX_INFLIGHT (8u << 20)
 
 /* ---- a small hash table of entries that hold their own key bytes ---- */
 
@@ -135,27 +134,10 @@ struct pending {
 	size_t nwrites;
 };
 
-/*
- * A pending set being flushed: the commands are issued from a cursor, a few at a time while
- * the bytes of commands not answered yet stay under max_inflight (a flush on the loop), or
- * all at once (ib_batch_flush, closing). Writes queued meanwhile wait in the next pending set.
- */
-struct flushing {
-	struct pending p;
-	int active;
-	struct hkey *k; /* the key whose commands are next, or NULL: the events */
-	int dels; /* 0: its HSETs, 1: its HDELs */
-	struct field *f; /* its next field */
-	struct event *e; /* the next event */
-};
-
 struct ib_batch {
 	struct occo_redis *r;
 	char *ns;
 	struct ib_batch_opts o;
-	int refs; /* the owner's (until its handles are closed) and one per command in flight */
-	size_t inflight; /* bytes of the commands issued and not answered yet */
-	struct flushing fl;
 	uv_check_t check; /* flushes after this turn's I/O callbacks */
 	uv_idle_t idle; /* keeps the loop from blocking in poll meanwhile */
 	int closing;
@@ -183,9 +165,6 @@ static void wcb_free_list(struct wcb *c)
 	}
 }
 
-/* The value of a put that was sent already (its bytes are freed at once). */
-static char sent_value[] = "";
-
 /* Free a flushed pending set (its callbacks were copied into the commands). */
 static void pending_release(struct pending *p)
 {
@@ -199,8 +178,7 @@ static void pending_release(struct pending *p)
 			fnext = f->next;
 			wcb_free_list(f->cbs);
 			free(f->h.hk);
-			if (f->value != sent_value)
-				free(f->value);
+			free(f->value);
 			free(f);
 		}
 		free(k->h.hk);
@@ -220,24 +198,11 @@ static void pending_release(struct pending *p)
 
 /* ---- commands in flight ---- */
 
-static void on_check(uv_check_t *h);
-static void on_idle(uv_idle_t *h);
-
 struct fcmd {
-	struct ib_batch *b;
-	size_t bytes; /* counted in b->inflight */
 	char what[200]; /* "cannot write <key>" */
 	size_t n;
 	struct wcb cbs[]; /* the callbacks of the writes it carries */
 };
-
-static void batch_unref(struct ib_batch *b)
-{
-	if (--b->refs == 0) {
-		free(b->ns);
-		free(b);
-	}
-}
 
 static void fcmd_finish(struct fcmd *c, const struct occo_err *err)
 {
@@ -248,27 +213,16 @@ static void fcmd_finish(struct fcmd *c, const struct occo_err *err)
 	free(c);
 }
 
-static void wake(struct ib_batch *b)
-{
-	uv_check_start(&b->check, on_check);
-	uv_idle_start(&b->idle, on_idle);
-}
-
 static void fcmd_reply(struct occo_redis *r, const redisReply *reply, const struct occo_err *err,
 		       void *ud)
 {
 	struct fcmd *c = ud;
-	struct ib_batch *b = c->b;
 	struct occo_err e;
 
-	b->inflight -= c->bytes;
-	if (!b->closing && (b->fl.active || b->p.nwrites) && b->inflight < b->o.max_inflight)
-		wake(b); /* the flush goes on after this turn */
 	if (ib__reply_check(r, reply, err, &e, c->what) < 0)
 		fcmd_finish(c, &e);
 	else
 		fcmd_finish(c, NULL);
-	batch_unref(b);
 }
 
 /* Issue a command carrying the callbacks collected in c (taken). */
@@ -276,20 +230,12 @@ static void issue(struct ib_batch *b, int argc, const char **argv, const size_t 
 		  struct fcmd *c)
 {
 	struct occo_err e;
-	size_t bytes = 0;
-	int i;
 
-	for (i = 0; i < argc; i++)
-		bytes += argvlen ? argvlen[i] : strlen(argv[i]);
 	if (occo_redis_command_argv(b->r, argc, argv, argvlen, fcmd_reply, c, &e) < 0) {
 		occo_err_prefix(&e, "%s", c->what);
 		fcmd_finish(c, &e);
 		return;
 	}
-	c->b = b;
-	c->bytes = bytes;
-	b->inflight += bytes;
-	b->refs++;
 	b->stats.commands++;
 }
 
@@ -316,54 +262,47 @@ static int of_kind(const struct field *f, int puts)
 }
 
 /*
- * The next HSET (puts) or HDEL (deletes) of key k: at most max_fields of the fields from *fp
- * on whose last write is of that kind; *fp moves past them. The values sent are freed at once.
+ * HSET (puts) or HDEL (deletes) of one key: the fields whose last write is of that kind, in
+ * commands of at most max_fields fields.
  */
-static void flush_chunk(struct ib_batch *b, struct hkey *k, int puts, struct field **fp)
+static void flush_key(struct ib_batch *b, struct hkey *k, int puts)
 {
-	size_t per = puts ? 2 : 1, n = 0, ncbs = 0, argc = 2;
-	size_t max = b->o.max_fields;
-	struct field *f = *fp, *start, *first;
-	const char **argv;
-	size_t *argvlen;
-	struct fcmd *c;
+	size_t total = puts ? k->nput : k->ndel, per = puts ? 2 : 1;
+	size_t chunk = total < b->o.max_fields ? total : b->o.max_fields;
+	const char **argv = occo_calloc(2 + per * chunk, sizeof(*argv));
+	size_t *argvlen = occo_calloc(2 + per * chunk, sizeof(*argvlen));
+	struct field *f = k->fields;
+	size_t done = 0;
 
-	while (f && !of_kind(f, puts)) /* skip to the first of the kind */
-		f = f->next;
-	start = first = f;
-	for (; f && n < max; f = f->next) {
-		if (of_kind(f, puts)) {
-			n++;
-			ncbs += f->ncbs;
-		}
-	}
-	*fp = f;
-	if (!n)
-		return;
-	argv = occo_calloc(2 + per * n, sizeof(*argv));
-	argvlen = occo_calloc(2 + per * n, sizeof(*argvlen));
 	argv[0] = puts ? "HSET" : "HDEL";
 	argvlen[0] = strlen(argv[0]);
 	argv[1] = k->h.hk;
 	argvlen[1] = k->h.hlen;
-	c = fcmd_new(ncbs, puts ? "write" : "delete from", k->h.hk);
-	for (; start != f; start = start->next) {
-		if (!of_kind(start, puts))
-			continue;
-		argv[argc] = start->name;
-		argvlen[argc++] = strlen(start->name);
-		if (puts) {
-			argv[argc] = start->value;
-			argvlen[argc++] = strlen(start->value);
+	while (done < total) {
+		size_t n = 0, ncbs = 0, argc = 2;
+		struct field *start = f;
+		struct fcmd *c;
+
+		for (; f && n < chunk; f = f->next) {
+			if (of_kind(f, puts)) {
+				n++;
+				ncbs += f->ncbs;
+			}
 		}
-		fcmd_take(c, start);
-	}
-	issue(b, (int)argc, argv, argvlen, c);
-	for (start = first; start != f; start = start->next) {
-		if (puts && of_kind(start, 1) && start->value != sent_value) {
-			free(start->value); /* sent: hiredis has its own copy */
-			start->value = sent_value;
+		c = fcmd_new(ncbs, puts ? "write" : "delete from", k->h.hk);
+		for (; start != f; start = start->next) {
+			if (!of_kind(start, puts))
+				continue;
+			argv[argc] = start->name;
+			argvlen[argc++] = strlen(start->name);
+			if (puts) {
+				argv[argc] = start->value;
+				argvlen[argc++] = strlen(start->value);
+			}
+			fcmd_take(c, start);
 		}
+		issue(b, (int)argc, argv, argvlen, c);
+		done += n;
 	}
 	free(argv);
 	free(argvlen);
@@ -381,83 +320,37 @@ static void flush_event(struct ib_batch *b, struct event *e)
 	if (e->cb.cb)
 		c->cbs[c->n++] = e->cb;
 	issue(b, 12, argv, NULL, c);
-	free(e->data); /* sent: the bytes are not needed any more */
-	e->data = NULL;
-}
-
-/*
- * Issue the commands of the set being flushed, from its cursor: while the bytes in flight stay
- * under max_inflight, or all of them (force). Returns 1 when the set is done.
- */
-static int flush_step(struct ib_batch *b, int force)
-{
-	struct flushing *fl = &b->fl;
-
-	while (force || b->inflight < b->o.max_inflight) {
-		if (fl->k) {
-			if (!fl->f) {
-				if (fl->dels) {
-					fl->k = fl->k->next;
-					fl->dels = 0;
-				} else {
-					fl->dels = 1;
-				}
-				fl->f = fl->k ? fl->k->fields : NULL;
-				continue;
-			}
-			if (fl->dels ? fl->k->ndel : fl->k->nput)
-				flush_chunk(b, fl->k, !fl->dels, &fl->f);
-			else
-				fl->f = NULL;
-			continue;
-		}
-		if (fl->e) {
-			flush_event(b, fl->e);
-			fl->e = fl->e->next;
-			continue;
-		}
-		pending_release(&fl->p);
-		fl->active = 0;
-		return 1;
-	}
-	return 0;
-}
-
-/* Go on with the set being flushed; when it is done, start on what was queued meanwhile. */
-static void flush(struct ib_batch *b, int force)
-{
-	for (;;) {
-		if (b->fl.active && !flush_step(b, force))
-			return; /* a reply wakes us up */
-		if (!b->p.nwrites)
-			return;
-		b->fl.p = b->p;
-		pending_init(&b->p);
-		b->fl.active = 1;
-		b->fl.k = b->fl.p.khead;
-		b->fl.dels = 0;
-		b->fl.f = b->fl.k ? b->fl.k->fields : NULL;
-		b->fl.e = b->fl.p.ehead;
-		b->stats.flushes++;
-	}
 }
 
 void ib_batch_flush(struct ib_batch *b)
 {
+	struct pending p;
+	struct hkey *k;
+	struct event *e;
+
 	if (!b)
 		return;
 	uv_check_stop(&b->check);
 	uv_idle_stop(&b->idle);
-	flush(b, 1);
+	if (!b->p.nwrites)
+		return;
+	p = b->p;
+	pending_init(&b->p);
+	b->stats.flushes++;
+	for (k = p.khead; k; k = k->next) {
+		if (k->nput)
+			flush_key(b, k, 1);
+		if (k->ndel)
+			flush_key(b, k, 0);
+	}
+	for (e = p.ehead; e; e = e->next)
+		flush_event(b, e);
+	pending_release(&p);
 }
 
 static void on_check(uv_check_t *h)
 {
-	struct ib_batch *b = h->data;
-
-	uv_check_stop(&b->check);
-	uv_idle_stop(&b->idle);
-	flush(b, 0);
+	ib_batch_flush(h->data);
 }
 
 static void on_idle(uv_idle_t *h)
@@ -692,9 +585,6 @@ int ib_batch_open(struct occo_redis *r, const char *ns, const struct ib_batch_op
 		b->o.events_maxlen = DEF_EVENTS_MAXLEN;
 	if (!b->o.max_fields)
 		b->o.max_fields = DEF_MAX_FIELDS;
-	if (!b->o.max_inflight)
-		b->o.max_inflight = DEF_MAX_INFLIGHT;
-	b->refs = 1;
 	pending_init(&b->p);
 	uv_check_init(occo_redis_loop(r), &b->check);
 	uv_idle_init(occo_redis_loop(r), &b->idle);
@@ -715,7 +605,8 @@ static void on_closed(uv_handle_t *h)
 		return;
 	cb = b->close_cb;
 	ud = b->close_ud;
-	batch_unref(b); /* freed now, or when the last command in flight is answered */
+	free(b->ns);
+	free(b);
 	if (cb)
 		cb(ud);
 }
@@ -737,7 +628,7 @@ void ib_batch_close(struct ib_batch *b, ib_batch_close_fn close_cb, void *ud)
 
 size_t ib_batch_pending(const struct ib_batch *b)
 {
-	return b->p.nwrites + (b->fl.active ? b->fl.p.nwrites : 0);
+	return b->p.nwrites;
 }
 
 void ib_batch_stats(const struct ib_batch *b, struct ib_batch_stats *out)

@@ -10,11 +10,6 @@
  * So creating 1,000 instance records costs one HSET, not 1,000. (A key with more than
  * max_fields fields is split into several commands of at most max_fields fields.)
  *
- * A flush on the loop keeps at most max_inflight bytes of commands unanswered: the rest of a
- * large flush is issued as replies come back, so 100,000 records written at once do not sit
- * in the client's output buffer all together. ib_batch_flush() and closing issue everything
- * at once.
- *
  * Per field, the last write queued wins: a put then a delete of the same field deletes it, a
  * delete then a put writes it; the value written is the last one put. Writes to different
  * fields are independent (no order between them is promised). Events are written after the
@@ -46,7 +41,6 @@ struct ib_batch;
 struct ib_batch_opts {
 	size_t events_maxlen; /* MAXLEN ~ of each events stream (10000) */
 	size_t max_fields; /* fields per HSET/HDEL command at most (4096) */
-	size_t max_inflight; /* bytes of commands a flush on the loop keeps unanswered (8 MiB) */
 };
 
 /* Counters, for benchmarks and tests. */
