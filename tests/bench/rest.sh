@@ -6,13 +6,13 @@
 # measured over the same length of time without and with the load (from /metrics).
 #
 #   tests/bench/rest.sh [DURATION_S] [N]      default: 30 1000
-#   BUILD=build-rel (the build tree with the programs), INTERVAL=1 (seconds between passes)
+#   BUILD=build-release (the build tree with the programs), INTERVAL=1 (seconds between passes)
 #   THREADS=1 (wrk's threads), PIN=1: with 2 CPUs or more, wrk runs on the last CPU and the
 #   service and Redis on the others, so that the load generator does not take the CPU the
 #   service needs (clients are elsewhere in a real deployment); PIN=0 runs them anywhere.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$top/${BUILD:-build-rel}/api
+bin=$top/${BUILD:-build-release}/api
 dur=${1:-30}
 n=${2:-1000}
 interval=${INTERVAL:-1}
