@@ -178,6 +178,10 @@ configure() {
 			workers = 1
 			[conductor]
 			workers = 1
+			[quota]
+			instances = -1
+			cores = -1
+			ram = -1
 			[oslo_concurrency]
 			lock_path = $dir/nova/locks
 			[oslo_messaging_notifications]
@@ -234,9 +238,8 @@ configure() {
 			quota_port = -1
 			quota_network = -1
 			quota_subnet = -1
+			quota_floatingip = -1
 		EOF
-		# floating IPs: at most 20, so that a test can exhaust them
-		printf 'quota_floatingip = 20\n'
 		mw neutron
 		creds nova nova
 	} >"$dir/neutron/neutron.conf"

@@ -203,6 +203,16 @@ int occo_test_nova_call(struct occo_test_nova *n, const char *method, const char
 	return st;
 }
 
+int occo_test_nova_admin_call(struct occo_test_nova *n, const char *method, const char *base,
+			      const char *path, const char *body, json_t **out)
+{
+	char *url = occo_asprintf("%s%s", base, path);
+	int st = call(method, url, n->admin_token, body, out, NULL);
+
+	free(url);
+	return st;
+}
+
 json_t *occo_test_nova_servers(struct occo_test_nova *n, const char *infra_id)
 {
 	char *path = occo_asprintf("/servers/detail?tags=occopus-infra-%s", infra_id);

@@ -36,6 +36,10 @@ void occo_test_nova_close(struct occo_test_nova *n);
 int occo_test_nova_call(struct occo_test_nova *n, const char *method, const char *base,
 			const char *path, const char *body, json_t **out);
 
+/* The same as admin (project admin). */
+int occo_test_nova_admin_call(struct occo_test_nova *n, const char *method, const char *base,
+			      const char *path, const char *body, json_t **out);
+
 /* The servers tagged with an infrastructure id (occopus-infra-<id>), in any state but gone. */
 json_t *occo_test_nova_servers(struct occo_test_nova *n, const char *infra_id);
 

@@ -37,7 +37,7 @@
 #include "occo/util/buf.h"
 #include "occo/util/id.h"
 
-#define KILL_ROUNDS 6
+#define KILL_ROUNDS 4
 
 static struct occo_test_nova cloud;
 static char *endpoint; /* Keystone without /v3: the handler adds it */
@@ -118,7 +118,8 @@ static int run(struct fx *f, const char *sub, const char *prog, char **out, char
 	char *cwd = occo_asprintf("%s/%s", f->dir, sub);
 	char *argv[] = { path, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
 	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			NULL };
+			/* a floating IP is looked for 3 times, 200 ms apart (Occopus: 60, 10 s) */
+			"OCCOPUS_NOVA_FIP_TRIES=3", "OCCOPUS_NOVA_FIP_WAIT_MS=200", NULL };
 	char *o = NULL, *e = NULL;
 	int rc = occo_test_run(cwd, argv, env, &o, &e);
 
@@ -161,6 +162,17 @@ static int group_setup(void **state)
 				"{\"security_group\":{\"name\":\"occo-web\"}}", NULL) != 201)
 		return -1;
 	json_decref(js);
+	/* a flavor no host of the cloud can take */
+	st = occo_test_nova_admin_call(&cloud, "GET", cloud.compute, "/flavors/m1.huge", NULL,
+				       NULL);
+	if (st == 404)
+		st = occo_test_nova_admin_call(
+			&cloud, "POST", cloud.compute, "/flavors",
+			"{\"flavor\":{\"name\":\"m1.huge\",\"id\":\"m1.huge\",\"vcpus\":1,"
+			"\"ram\":100000000,\"disk\":1}}",
+			NULL);
+	if (st != 200)
+		return -1;
 	return 0;
 }
 
@@ -782,6 +794,93 @@ static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state
 	assert_no_secret(f);
 }
 
+/* Use another flavor in the helloworld tutorial. */
+static void set_flavor(struct fx *f, const char *flavor)
+{
+	char *path = occo_asprintf("%s/nova-helloworld/nodes/node_definitions.yaml", f->dir);
+	char *to = occo_asprintf("flavor_name: %s\n", flavor);
+	char *text = replace(slurp(path), "flavor_name: m1.tiny\n", to);
+
+	occo_test_write_file(f->dir, "nova-helloworld/nodes/node_definitions.yaml", text);
+	free(text);
+	free(to);
+	free(path);
+	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
+			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
+			 0);
+}
+
+/* A build that must fail with `words` in what it says. */
+static void build_fails(struct fx *f, const char *words)
+{
+	char *out = NULL, *err = NULL;
+
+	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
+				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
+			     0);
+	if (!strstr(err, words))
+		fail_msg("'%s' not said:\n%s%s", words, out, err);
+	free(out);
+	free(err);
+}
+
+static void test_nova_tutorials__the_clouds_own_errors(void **state)
+{
+	struct fx *f = *state;
+	char *path = occo_asprintf("/os-quota-sets/%s", cloud.project_id), *body;
+	int fips = our_fips();
+	json_t *servers;
+
+	/* no host for the flavor: the server goes to ERROR, the build says Nova's words */
+	set_flavor(f, "m1.huge");
+	build_fails(f, "No valid host was found");
+	set_flavor(f, "m1.tiny");
+
+	/* no instances left in the project's quota */
+	assert_int_equal(occo_test_nova_admin_call(&cloud, "PUT", cloud.compute, path,
+						   "{\"quota_set\":{\"instances\":0}}", NULL),
+			 200);
+	build_fails(f, "Quota exceeded for instances");
+	assert_int_equal(
+		occo_test_nova_admin_call(&cloud, "DELETE", cloud.compute, path, NULL, NULL), 202);
+	free(path);
+
+	/*
+	 * no floating IP to be had (the project's quota is 0): tried 3 times, then a clear
+	 * error, and the server is deleted
+	 */
+	path = occo_asprintf("/v2.0/quotas/%s", cloud.project_id);
+	assert_int_equal(occo_test_nova_admin_call(&cloud, "PUT", cloud.network, path,
+						   "{\"quota\":{\"floatingip\":0}}", NULL),
+			 200);
+	build_fails(f, "cannot find unused floating ip address in pool \"public\"");
+	assert_int_equal(
+		occo_test_nova_admin_call(&cloud, "DELETE", cloud.network, path, NULL, NULL), 204);
+	free(path);
+	assert_int_equal(our_fips(), fips);
+	body = occo_asprintf("/servers/detail?name=myhelloworld");
+	{
+		json_t *js = NULL;
+		size_t i;
+		const json_t *v;
+		int live = 0;
+
+		assert_int_equal(occo_test_nova_call(&cloud, "GET", cloud.compute, body, NULL, &js),
+				 200);
+		servers = json_object_get(js, "servers");
+		/* deleted, or on its way out */
+		json_array_foreach (servers, i, v)
+			live += strcmp(json_string_value(json_object_get(v, "status")), "ACTIVE") ==
+					0 &&
+				json_string_value(json_object_get(v, "OS-EXT-STS:task_state")) ==
+					NULL;
+		json_decref(js);
+		assert_int_equal(live, 0);
+	}
+	free(body);
+	assert_no_secret(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +893,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_nova_tutorials__volume_size_needs_a_volume_service, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nova_tutorials__the_clouds_own_errors, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
