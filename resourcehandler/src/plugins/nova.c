@@ -202,7 +202,10 @@ struct job {
 	char *token, *pool; /* the node's token, its floating_ip_pool ("": the default) */
 	struct job *parent; /* a repair of a list (no request of its own) */
 	unsigned repairs; /* list: repairs under way */
-	int repaired; /* list: repairs were made */
+	int repaired; /* list: the answer was prepared once (repairs are not made twice) */
+	int refetch; /* list: floating IPs were repaired, ask for them again */
+	json_t *fips; /* list: the floating IPs */
+	int watching; /* create: in the lookup for its server's state (watch_done) */
 };
 
 typedef void (*call_done_fn)(struct call *c, int status, json_t *js, const struct occo_err *err);
@@ -295,6 +298,7 @@ static void job_unref(struct job *job)
 	free(job->server);
 	free(job->port);
 	json_decref(job->servers);
+	json_decref(job->fips);
 	free(job->token);
 	free(job->pool);
 	if (job->parent)
@@ -871,6 +875,72 @@ static void step_fip(struct job *job);
 static void step_delete(struct job *job);
 static void kick(struct nova *nv);
 
+/*
+ * Nova's list of servers names no fault for a server that never left cell0 (no valid host):
+ * one GET /servers/<id> of such a server says why it failed.
+ */
+static int fault_missing(const json_t *server)
+{
+	const char *st = str(server, "status");
+
+	return st && !strcmp(st, "ERROR") && !str(json_object_get(server, "fault"), "message");
+}
+
+static void watch_fault_done(struct call *c, int status, json_t *js, const struct occo_err *err)
+{
+	struct job *job = c->jobs[0];
+	const char *m = str(json_object_get(json_object_get(js, "server"), "fault"), "message");
+
+	if (!job_live(job))
+		return;
+	(void)err;
+	job_failf(job, OCCO_EREMOTE, 0, "server '%s' is in state ERROR: %.*s", job->server,
+		  MAX_WORDS, status == 200 && m ? m : "(no fault given)");
+}
+
+/*
+ * A create waiting for its server's port saw none yet: the server's state, from the shared
+ * lookup. One in ERROR fails the create with Nova's words, one gone fails it too.
+ */
+static void watch_done(struct job *job, const json_t *servers)
+{
+	const json_t *s, *found = NULL;
+	const char *st;
+	size_t k;
+
+	job->watching = 0;
+	json_array_foreach (servers, k, s)
+		if (str(s, "id") && !strcmp(str(s, "id"), job->server))
+			found = s;
+	st = str(found, "status");
+	if (!found || (st && !strcmp(st, "DELETED"))) {
+		job_failf(job, OCCO_ENOENT, 0,
+			  "server '%s' was deleted before it had a floating IP", job->server);
+	} else if (fault_missing(found)) {
+		struct call *c = call_new(job->nv, job->grp, S_COMPUTE, "GET", watch_fault_done);
+
+		c->url = occo_asprintf("/servers/%s", job->server);
+		call_add(c, job);
+		call_go(c);
+	} else if (st && !strcmp(st, "ERROR")) {
+		const char *m = str(json_object_get(found, "fault"), "message");
+
+		job_failf(job, OCCO_EREMOTE, 0, "server '%s' is in state ERROR: %.*s", job->server,
+			  MAX_WORDS, m ? m : "(no fault given)");
+	} else {
+		queue_push(&job->grp->ports, job);
+		kick(job->nv);
+	}
+}
+
+/* Look at the server again (watch_done), then for its port. */
+static void step_watch(struct job *job)
+{
+	job->watching = 1;
+	queue_push(&job->grp->look, job);
+	kick(job->nv);
+}
+
 static void look_done(struct call *c, int status, json_t *js, const struct occo_err *err)
 {
 	const json_t *servers = json_object_get(js, "servers"), *s;
@@ -880,12 +950,16 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 	kick(c->nv);
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
-		const char *token = job->req ? rh_req_node(job->req)->token : NULL;
+		const char *token = job_live(job) ? job->token : NULL;
 
 		if (!token)
 			continue;
 		if (err || status != 200) {
 			job_fail_call(job, "GET /servers/detail", status, js, err);
+			continue;
+		}
+		if (job->watching) {
+			watch_done(job, servers);
 			continue;
 		}
 		json_array_foreach (servers, k, s) {
@@ -925,14 +999,14 @@ static void flush_look(struct nova *nv, struct grp *g)
 	occo_buf_init(&b, SMALL_BODY);
 	while (g->look.head && (!c || c->njobs < MAX_BATCH)) {
 		job = queue_pop(&g->look);
-		if (job->req) {
+		if (job_live(job)) {
 			if (!c) {
 				c = call_new(nv, g, S_COMPUTE, "GET", look_done);
 				occo_buf_appends(&b, "/servers/detail?tags-any=", NULL);
 			} else {
 				occo_buf_appends(&b, ",", NULL);
 			}
-			occo_buf_appendf(&b, NULL, TAG_TOKEN "%s", rh_req_node(job->req)->token);
+			occo_buf_appendf(&b, NULL, TAG_TOKEN "%s", job->token);
 			call_add(c, job);
 		}
 		job_unref(job);
@@ -1138,7 +1212,7 @@ static void ports_done(struct call *c, int status, json_t *js, const struct occo
 				  "associated (is network_id set?)",
 				  job->server);
 		} else {
-			delay(job, PORT_WAIT_MS, step_fip);
+			delay(job, PORT_WAIT_MS, step_watch);
 		}
 	}
 }
@@ -1501,6 +1575,7 @@ static enum rh_state map_state(const char *s)
 }
 
 static void list_fips(struct job *job);
+static void list_finish(struct job *job, const json_t *fips);
 
 /*
  * A server that should have a floating IP and has none (a build killed before it was
@@ -1526,12 +1601,36 @@ static void repair_start(struct job *list, const char *server, const char *token
 	step_fip(r);
 }
 
+/* The repairs and fault lookups of a list are over: its answer. */
+static void finish_again(struct job *list)
+{
+	if (list->refetch)
+		list_fips(list);
+	else
+		list_finish(list, list->fips);
+}
+
 static void repair_done(struct job *list)
 {
 	if (--list->repairs > 0 || !list->req)
 		return;
-	list->repaired = 1;
-	list_fips(list);
+	finish_again(list);
+}
+
+static void fault_done(struct call *c, int status, json_t *js, const struct occo_err *err)
+{
+	struct job *job = c->jobs[0];
+	const json_t *srv = json_object_get(js, "server"), *s;
+	size_t i;
+
+	(void)err;
+	if (!job->req)
+		return;
+	json_array_foreach (job->servers, i, s)
+		if (status == 200 && str(s, "id") && str(srv, "id") &&
+		    !strcmp(str(s, "id"), str(srv, "id")) && json_object_get(srv, "fault"))
+			json_object_set((json_t *)s, "fault", json_object_get(srv, "fault"));
+	repair_done(job);
 }
 
 static void list_finish(struct job *job, const json_t *fips)
@@ -1541,7 +1640,14 @@ static void list_finish(struct job *job, const json_t *fips)
 	struct rh_instance *v = occo_calloc(ns + 1, sizeof(*v));
 	json_t *addrs = json_array(), *s, *fipmap = json_object(), *f;
 	struct rh_req *req;
+	int first = !job->repaired, started = 0;
 
+	if (fips != job->fips) {
+		json_decref(job->fips);
+		job->fips = json_incref((json_t *)fips);
+	}
+	job->repaired = 1;
+	job->repairs++; /* held while the servers are gone through */
 	json_array_foreach (fips, i, f) {
 		const char *d = str(f, "description"), *a = str(f, "floating_ip_address");
 
@@ -1561,11 +1667,22 @@ static void list_finish(struct job *job, const json_t *fips)
 		}
 		v[m].state = map_state(str(s, "status"));
 		v[m].message = str(json_object_get(s, "fault"), "message");
+		if (first && fault_missing(s)) {
+			struct call *c = call_new(job->nv, job->grp, S_COMPUTE, "GET", fault_done);
+
+			c->url = occo_asprintf("/servers/%s", str(s, "id"));
+			call_add(c, job);
+			job->repairs++;
+			started++;
+			call_go(c);
+		}
 		if (job->want_fip && !fip && token && v[m].state == RH_READY && job->grp->network) {
 			if (json_object_get(job->nv->busy, token)) {
 				v[m].state = RH_PENDING; /* a create of ours is associating it */
-			} else if (!job->repaired) {
+			} else if (first) {
 				repair_start(job, str(s, "id"), token);
+				job->refetch = 1;
+				started++;
 			} else {
 				v[m].state = RH_FAILED;
 				v[m].message = "it has no floating IP, and associating one failed";
@@ -1600,13 +1717,16 @@ static void list_finish(struct job *job, const json_t *fips)
 		v[m].addresses = mine;
 		m++;
 	}
-	if (job->repairs) {
+	if (started) {
 		/* answered when the repairs are over (repair_done) */
 		json_decref(addrs);
 		json_decref(fipmap);
 		free(v);
+		if (--job->repairs == 0)
+			finish_again(job); /* they were over at once */
 		return;
 	}
+	job->repairs--;
 	req = job_take(job);
 	if (req) {
 		rh_req_listed(req, v, m, NULL, 0);
