@@ -18,7 +18,8 @@
  *           `volume_size` the server boots from a new volume (size 0: the flavor's disk),
  *           deleted with the server unless `volume_persist`; a cloud whose catalog has no
  *           volume service is an error. With `floating_ip` the create waits until the
- *           server has a port, then allocates a floating IP on the external network
+ *           server has a port (watching that the server does not go to ERROR meanwhile),
+ *           then allocates a floating IP on the external network
  *           `floating_ip_pool` (else the first external one) for that port, described
  *           "occopus <token>" so that it is found again; while none is free it tries again
  *           (OCCOPUS_NOVA_FIP_TRIES times, default 60, OCCOPUS_NOVA_FIP_WAIT_MS apart,
@@ -26,11 +27,15 @@
  *   drop    DELETE /servers/<id> (without an id: of every server the token tag names), and
  *           with `floating_ip` the release of the floating IPs described with the token. A
  *           server that is gone counts as dropped.
- *   list    one GET /servers/detail?tags=occopus-infra-<id> (pages followed), and with
- *           `floating_ip` one GET of the project's floating IPs. BUILD and the other busy
- *           states are pending, ACTIVE ready, ERROR failed (with the fault's message),
- *           DELETED, SOFT_DELETED and SHUTOFF shutdown, PAUSED, SUSPENDED, SHELVED* temp_failed.
- *           Addresses: the floating IPs first, then the fixed ones.
+ *   list    one GET /servers/detail?tags=occopus-infra-<id> (pages followed), and when a
+ *           server wants a floating IP (its metadata occopus_floating_ip_pool) one GET of the
+ *           project's floating IPs. BUILD and the other busy states are pending, ACTIVE ready,
+ *           ERROR failed (with the fault's message: Nova's list omits the fault of a server
+ *           that never left cell0, so such a server is asked for it alone), DELETED,
+ *           SOFT_DELETED and SHUTOFF shutdown, PAUSED, SUSPENDED, SHELVED* temp_failed.
+ *           Addresses: the floating IPs first, then the fixed ones. An ACTIVE server that
+ *           wants a floating IP and has none (a build killed before it was associated: the
+ *           engine adopts the server by its token) gets one before the list answers.
  *
  * Calls are shared: the token lookups of the creates and drops waiting at a moment go out as
  * one GET /servers/detail?tags-any=... (up to MAX_BATCH tokens), the port waits of the creates
@@ -74,6 +79,7 @@
 #define MD_NODE "occopus_node_name"
 #define MD_NODE_ID "occopus_node_id"
 #define MD_TOKEN "occopus_token"
+#define MD_FIP "occopus_floating_ip_pool" /* the server wants a floating IP ("": any pool) */
 #define FIP_DESC "occopus "
 
 static const struct comp_key keys[] = {
@@ -196,7 +202,8 @@ struct job {
 	char *port; /* create: its port */
 	char **ids; /* drop: the servers to delete */
 	size_t nids, next_id;
-	unsigned tries;
+	unsigned tries; /* create: port lookups */
+	unsigned fip_tries; /* create: floating IP allocations */
 	json_t *servers; /* list: what the pages said */
 	unsigned pages;
 	char *token, *pool; /* the node's token, its floating_ip_pool ("": the default) */
@@ -1153,6 +1160,8 @@ static void step_post(struct job *job)
 			MD_TOKEN, n->token);
 	if (n->node_id)
 		json_object_set_new(md_, MD_NODE_ID, json_string(n->node_id));
+	if (job->want_fip)
+		json_object_set_new(md_, MD_FIP, json_string(job->pool));
 	json_object_set_new(srv, "metadata", md_);
 	tags = json_array();
 	if (tag_ok(TAG_INFRA, n->infra_id))
@@ -1313,7 +1322,7 @@ static void fip_created(struct call *c, int status, json_t *js, const struct occ
 	if (!err && (status == 409 || status == 404 || status == 403) && m &&
 	    (strstr(m, "No more IP addresses") || strstr(m, "exhausted") || strstr(m, "uota") ||
 	     strstr(m, "IpAddressGenerationFailure") || strstr(m, "No more"))) {
-		if (++job->tries < job->nv->fip_tries) {
+		if (++job->fip_tries < job->nv->fip_tries) {
 			OCCO_DEBUG("nova: no free floating ip yet", OCCO_KV("server", job->server));
 			delay(job, job->nv->fip_wait_ms, fip_post);
 			return;
@@ -1325,7 +1334,7 @@ static void fip_created(struct call *c, int status, json_t *js, const struct occ
 				     "cannot find unused floating ip address%s%s%s (%u attempts: "
 				     "%.*s); server '%s' deleted",
 				     *pool ? " in pool \"" : "", pool, *pool ? "\"" : "",
-				     job->tries, MAX_WORDS, m, job->server);
+				     job->fip_tries, MAX_WORDS, m, job->server);
 			/* as Occopus: the server goes */
 			fire_delete(job->nv, job->grp, job->server);
 			job_fail(job, &e, 0);
@@ -1581,7 +1590,7 @@ static void list_finish(struct job *job, const json_t *fips);
  * A server that should have a floating IP and has none (a build killed before it was
  * associated; the engine adopts the server by its token): associate one now, then answer.
  */
-static void repair_start(struct job *list, const char *server, const char *token)
+static void repair_start(struct job *list, const char *server, const char *token, const char *pool)
 {
 	struct job *r = occo_calloc(1, sizeof(*r));
 
@@ -1592,7 +1601,7 @@ static void repair_start(struct job *list, const char *server, const char *token
 	r->want_fip = 1;
 	r->server = occo_strdup(server);
 	r->token = occo_strdup(token);
-	r->pool = occo_strdup(list->pool);
+	r->pool = occo_strdup(pool);
 	r->parent = list;
 	list->refs++;
 	list->repairs++;
@@ -1676,11 +1685,11 @@ static void list_finish(struct job *job, const json_t *fips)
 			started++;
 			call_go(c);
 		}
-		if (job->want_fip && !fip && token && v[m].state == RH_READY && job->grp->network) {
+		if (md(s, MD_FIP) && !fip && token && v[m].state == RH_READY && job->grp->network) {
 			if (json_object_get(job->nv->busy, token)) {
 				v[m].state = RH_PENDING; /* a create of ours is associating it */
 			} else if (first) {
-				repair_start(job, str(s, "id"), token);
+				repair_start(job, str(s, "id"), token, md(s, MD_FIP));
 				job->refetch = 1;
 				started++;
 			} else {
@@ -1767,9 +1776,9 @@ static void list_page(struct job *job, const char *marker);
 static void list_done(struct call *c, int status, json_t *js, const struct occo_err *err)
 {
 	struct job *job = c->jobs[0];
-	const json_t *servers = json_object_get(js, "servers"), *links;
+	const json_t *servers = json_object_get(js, "servers"), *links, *s;
 	size_t i;
-	int more = 0;
+	int more = 0, want = 0;
 
 	if (!job->req)
 		return;
@@ -1790,7 +1799,10 @@ static void list_done(struct call *c, int status, json_t *js, const struct occo_
 		list_page(job, str(json_array_get(servers, json_array_size(servers) - 1), "id"));
 		return;
 	}
-	if (!job->want_fip || !job->grp->network) {
+	/* the floating IPs, when a server wants one */
+	json_array_foreach (job->servers, i, s)
+		want |= md(s, MD_FIP) != NULL;
+	if (!want || !job->grp->network) {
 		list_finish(job, NULL);
 		return;
 	}
