@@ -14,8 +14,9 @@
  * metadata and user data in the cloud, a maintenance pass replacing a server deleted through the
  * Nova API, builds killed with SIGKILL part-way leaving no server and no floating IP the store
  * does not know once maintained, destroy leaving neither, a wrong password failing with
- * Keystone's words, volume_size failing on a cloud without a volume service, and the password in
- * no output, no log and nowhere in Redis.
+ * Keystone's words, volume_size failing on a cloud without a volume service, the cloud's own
+ * errors (no valid host, quota exceeded, no floating IP to be had), a build with an application
+ * credential, and the password and the secret in no output, no log and nowhere in Redis.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -794,6 +795,59 @@ static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state
 	assert_no_secret(f);
 }
 
+static void test_nova_tutorials__application_credential(void **state)
+{
+	struct fx *f = *state;
+	json_t *js = NULL, *servers;
+	char *path, *auth, *id, *secret, *cred_id, *dump;
+	const char *uid;
+
+	/* an application credential of the demo user, in its project */
+	assert_int_equal(occo_test_nova_admin_call(&cloud, "GET", cloud.auth_url,
+						   "/users?name=demo", NULL, &js),
+			 200);
+	uid = json_string_value(
+		json_object_get(json_array_get(json_object_get(js, "users"), 0), "id"));
+	assert_non_null(uid);
+	path = occo_asprintf("/users/%s/application_credentials", uid);
+	json_decref(js);
+	js = NULL;
+	id = occo_asprintf("{\"application_credential\":{\"name\":\"occo-%ld\"}}",
+			   (long)time(NULL) ^ (long)getpid());
+	assert_int_equal(occo_test_nova_call(&cloud, "POST", cloud.auth_url, path, id, &js), 201);
+	free(id);
+	free(path);
+	cred_id = occo_strdup(json_string_value(
+		json_object_get(json_object_get(js, "application_credential"), "id")));
+	secret = occo_strdup(json_string_value(
+		json_object_get(json_object_get(js, "application_credential"), "secret")));
+	json_decref(js);
+	auth = occo_asprintf("resource:\n"
+			     "    -\n"
+			     "        type: nova\n"
+			     "        auth_data:\n"
+			     "            type: application_credential\n"
+			     "            id: %s\n"
+			     "            secret: %s\n",
+			     cred_id, secret);
+	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	free(auth);
+
+	id = build(f, "nova-helloworld", "infra-nova-helloworld.yaml");
+	servers = occo_test_nova_servers(&cloud, id);
+	assert_int_equal(count(servers, "helloworld", "ACTIVE"), 1);
+	assert_int_equal(fips_of(meta(json_array_get(servers, 0), "occopus_token"), NULL), 1);
+	json_decref(servers);
+	destroy(f, "nova-helloworld", id);
+	dump = redis_dump(f);
+	assert_null(strstr(dump, secret));
+	assert_null(strstr(occo_buf_str(&f->said), secret));
+	free(dump);
+	free(id);
+	free(secret);
+	free(cred_id);
+}
+
 /* Use another flavor in the helloworld tutorial. */
 static void set_flavor(struct fx *f, const char *from, const char *flavor)
 {
@@ -899,6 +953,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_nova_tutorials__volume_size_needs_a_volume_service, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__the_clouds_own_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_nova_tutorials__application_credential, setup,
 						teardown),
 	};
 	if (getenv("OCCO_TEST_FILTER")) /* e.g. "*clouds_own*" */
