@@ -1977,7 +1977,7 @@ static int nova_create(struct rh_req *req, struct occo_err *err)
 		return rc;
 	if (json_object_get(n->resource, "volume_size") && job->grp->compute && !job->grp->volume) {
 		/* known already: a cloud without a volume service (else checked after the token) */
-		job->req = NULL;
+		job_take(job); /* no completion: the call fails */
 		job_unref(job);
 		return occo_err_set(
 			err, OCCO_ENOTSUP,
