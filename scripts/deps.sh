@@ -36,6 +36,10 @@ for p in "${packages[@]}"; do
 	fi
 done
 
+# the nova tests' OpenStack (Debian's Zed packages), installed by its own script: it keeps the
+# packages' services from starting
+bash "$(dirname "$0")/novapeer.sh" install
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#packages[@]} packages present"
 	exit 0
