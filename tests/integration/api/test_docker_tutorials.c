@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "podman.h"
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 #include "occo/util/id.h"
@@ -173,24 +174,13 @@ static void tutorial(struct fx *f, const char *name)
 }
 
 /* The last line of the output: the infrastructure id. */
-static char *last_line(const char *out)
-{
-	const char *end = out + strlen(out), *p;
-
-	while (end > out && end[-1] == '\n')
-		end--;
-	for (p = end; p > out && p[-1] != '\n'; p--)
-		;
-	return occo_strndup(p, (size_t)(end - p));
-}
-
 static char *build(struct fx *f, const char *infra_file)
 {
 	char *out = NULL, *err = NULL, *id;
 
 	if (run(f, &out, &err, "build", infra_file, NULL) != 0)
 		fail_msg("build failed:\n%s%s", out, err);
-	id = last_line(out);
+	id = occo_test_last_line(out);
 	assert_true(occo_uuid_valid(id));
 	free(out);
 	free(err);

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "moto.h"
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 #include "occo/util/buf.h"
@@ -247,61 +248,10 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Every string Redis holds, keys and values, in one text. */
-static char *redis_dump(struct fx *f)
-{
-	struct occo_buf b;
-	redisReply *keys = redisCommand(f->rc, "KEYS *");
-	size_t i, k;
-
-	occo_buf_init(&b, 256u << 20);
-	for (i = 0; keys && i < keys->elements; i++) {
-		const char *key = keys->element[i]->str;
-		redisReply *t = redisCommand(f->rc, "TYPE %s", key), *v = NULL;
-
-		occo_buf_appendf(&b, NULL, "%s\n", key);
-		if (!strcmp(t->str, "string"))
-			v = redisCommand(f->rc, "GET %s", key);
-		else if (!strcmp(t->str, "hash"))
-			v = redisCommand(f->rc, "HGETALL %s", key);
-		else if (!strcmp(t->str, "set"))
-			v = redisCommand(f->rc, "SMEMBERS %s", key);
-		else if (!strcmp(t->str, "list"))
-			v = redisCommand(f->rc, "LRANGE %s 0 -1", key);
-		else if (!strcmp(t->str, "zset"))
-			v = redisCommand(f->rc, "ZRANGE %s 0 -1", key);
-		else if (!strcmp(t->str, "stream"))
-			v = redisCommand(f->rc, "XRANGE %s - +", key);
-		if (v && v->type == REDIS_REPLY_STRING)
-			occo_buf_appendf(&b, NULL, "%s\n", v->str);
-		for (k = 0; v && v->type == REDIS_REPLY_ARRAY && k < v->elements; k++) {
-			const redisReply *e = v->element[k];
-			size_t j;
-
-			if (e->type == REDIS_REPLY_STRING)
-				occo_buf_appendf(&b, NULL, "%s\n", e->str);
-			/* a stream entry: [id, [field, value, ...]] */
-			for (j = 0; e->type == REDIS_REPLY_ARRAY && j < e->elements; j++) {
-				const redisReply *x = e->element[j];
-				size_t y;
-
-				if (x->type == REDIS_REPLY_STRING)
-					occo_buf_appendf(&b, NULL, "%s\n", x->str);
-				for (y = 0; x->type == REDIS_REPLY_ARRAY && y < x->elements; y++)
-					occo_buf_appendf(&b, NULL, "%s\n", x->element[y]->str);
-			}
-		}
-		freeReplyObject(v);
-		freeReplyObject(t);
-	}
-	freeReplyObject(keys);
-	return occo_buf_detach(&b, NULL);
-}
-
 /* The credentials are in no output of the programs and nowhere in Redis. */
 static void assert_no_secret(struct fx *f)
 {
-	char *dump = redis_dump(f);
+	char *dump = occo_test_redis_dump(f->rc);
 
 	assert_true(strlen(dump) > 0);
 	if (strstr(dump, moto.secret))
@@ -328,17 +278,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static char *last_line(const char *out)
-{
-	const char *end = out + strlen(out), *p;
-
-	while (end > out && end[-1] == '\n')
-		end--;
-	for (p = end; p > out && p[-1] != '\n'; p--)
-		;
-	return occo_strndup(p, (size_t)(end - p));
-}
-
 /* Build a tutorial; returns the infrastructure id. */
 static char *build(struct fx *f, const char *tutorial, const char *infra_file)
 {
@@ -347,7 +286,7 @@ static char *build(struct fx *f, const char *tutorial, const char *infra_file)
 	if (run(f, tutorial, "build", &out, &err, infra_file, NULL, NULL, NULL) != 0)
 		fail_msg("build failed:\n%s%s", out, err);
 	assert_non_null(strstr(out, "List of nodes/instances/addresses:\n"));
-	id = last_line(out);
+	id = occo_test_last_line(out);
 	assert_true(occo_uuid_valid(id));
 	free(out);
 	free(err);

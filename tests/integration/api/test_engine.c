@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 #include "occo/util/id.h"
@@ -134,17 +135,6 @@ static long long record_count(struct fx *f, const char *id)
 }
 
 /* The last line of the output: the infrastructure id. */
-static char *last_line(const char *out)
-{
-	const char *end = out + strlen(out), *p;
-
-	while (end > out && end[-1] == '\n')
-		end--;
-	for (p = end; p > out && p[-1] != '\n'; p--)
-		;
-	return occo_strndup(p, (size_t)(end - p));
-}
-
 static char *build(struct fx *f)
 {
 	char *out, *err, *id;
@@ -152,7 +142,7 @@ static char *build(struct fx *f)
 	if (run(f, "build", &out, &err, "infra.yaml", NULL, NULL, NULL, NULL, NULL) != 0)
 		fail_msg("build failed:\n%s%s", out, err);
 	assert_non_null(strstr(out, "List of nodes/instances/addresses:\nkv:\n"));
-	id = last_line(out);
+	id = occo_test_last_line(out);
 	assert_true(occo_uuid_valid(id));
 	free(out);
 	free(err);
@@ -384,7 +374,7 @@ static void test_engine__partial_failure_and_rollback(void **state)
 			 1);
 	assert_non_null(strstr(err, "2 instances failed; the first: node 'bad': instance"));
 	assert_non_null(strstr(err, "simulated failure"));
-	id = last_line(out);
+	id = occo_test_last_line(out);
 	/* the failed instances are dropped, kv is kept, the next level was not started */
 	assert_int_equal(record_count(f, id), 1);
 	assert_int_equal(cloud_count(f, id), 1);
