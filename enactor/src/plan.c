@@ -7,6 +7,7 @@
 #include "occo/enactor/plan.h"
 #include "occo/infobroker/scaling.h"
 #include "occo/util/alloc.h"
+#include "occo/util/json.h"
 
 const char *enact_drop_reason_name(enum enact_drop_reason r)
 {
@@ -144,7 +145,9 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 {
 	const json_t *dnodes = json_object_get(desc, "nodes");
 	const json_t *levels = json_object_get(desc, "levels");
-	json_t *by_name, *node, *level, *name, *rec;
+	struct occo_json_index by_name;
+	const json_t *node;
+	json_t *level, *name, *rec;
 	struct enact_plan p = { 0 };
 	struct kept *kept = NULL;
 	size_t dcap = 0, nkept = 0, i, j;
@@ -155,15 +158,13 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	if (!json_is_array(dnodes) || !json_is_array(levels) || !json_is_object(nodes))
 		return occo_err_set(err, OCCO_EPROTO,
 				    "the static description has no nodes or levels");
-	by_name = json_object();
+	occo_json_index_init(&by_name, dnodes, "name");
 	p.targets = json_object();
 	p.scaling_del = json_array();
 	p.scaling_put = json_object();
 	p.warnings = json_array();
 	p.suppressed = json_array();
 	p.bootstrap = json_object_size(nodes) == 0;
-	json_array_foreach (dnodes, i, node)
-		json_object_set(by_name, json_string_value(json_object_get(node, "name")), node);
 
 	/*
 	 * The guard: how many fail their health checks now (past their timeout or not yet: a
@@ -199,7 +200,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 			add_drop(&p, &dcap, id, rname, (enum enact_drop_reason)verdict);
 			continue;
 		}
-		if (!rname || !json_object_get(by_name, rname)) {
+		if (!occo_json_index_get(&by_name, rname)) {
 			add_drop(&p, &dcap, id, rname, ENACT_DROP_REMOVED);
 			continue;
 		}
@@ -217,7 +218,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 			int create = 0;
 			size_t first, nmine;
 
-			node = json_object_get(by_name, json_string_value(name));
+			node = occo_json_index_get(&by_name, json_string_value(name));
 			if (!node) {
 				rc = occo_err_set(err, OCCO_EPROTO,
 						  "level %zu names unknown node '%s'", i,
@@ -238,7 +239,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 		}
 	}
 out:
-	json_decref(by_name);
+	occo_json_index_release(&by_name);
 	free(kept);
 	if (rc < 0) {
 		enact_plan_release(&p);

@@ -165,6 +165,9 @@ static void wcb_free_list(struct wcb *c)
 	}
 }
 
+/* The value of a put once it is sent: hiredis has its own copy, ours is freed at once. */
+static char sent_value[] = "";
+
 /* Free a flushed pending set (its callbacks were copied into the commands). */
 static void pending_release(struct pending *p)
 {
@@ -178,7 +181,8 @@ static void pending_release(struct pending *p)
 			fnext = f->next;
 			wcb_free_list(f->cbs);
 			free(f->h.hk);
-			free(f->value);
+			if (f->value != sent_value)
+				free(f->value);
 			free(f);
 		}
 		free(k->h.hk);
@@ -199,7 +203,8 @@ static void pending_release(struct pending *p)
 /* ---- commands in flight ---- */
 
 struct fcmd {
-	char what[200]; /* "cannot write <key>" */
+	const char *verb; /* for messages: "cannot <verb> <key>" */
+	const char *key; /* stored after cbs, in the same allocation */
 	size_t n;
 	struct wcb cbs[]; /* the callbacks of the writes it carries */
 };
@@ -218,8 +223,10 @@ static void fcmd_reply(struct occo_redis *r, const redisReply *reply, const stru
 {
 	struct fcmd *c = ud;
 	struct occo_err e;
+	char what[OCCO_ERR_MSG_MAX];
 
-	if (ib__reply_check(r, reply, err, &e, c->what) < 0)
+	snprintf(what, sizeof(what), "cannot %s %s", c->verb, c->key);
+	if (ib__reply_check(r, reply, err, &e, what) < 0)
 		fcmd_finish(c, &e);
 	else
 		fcmd_finish(c, NULL);
@@ -232,7 +239,7 @@ static void issue(struct ib_batch *b, int argc, const char **argv, const size_t 
 	struct occo_err e;
 
 	if (occo_redis_command_argv(b->r, argc, argv, argvlen, fcmd_reply, c, &e) < 0) {
-		occo_err_prefix(&e, "%s", c->what);
+		occo_err_prefix(&e, "cannot %s %s", c->verb, c->key);
 		fcmd_finish(c, &e);
 		return;
 	}
@@ -241,9 +248,13 @@ static void issue(struct ib_batch *b, int argc, const char **argv, const size_t 
 
 static struct fcmd *fcmd_new(size_t ncbs, const char *verb, const char *key)
 {
-	struct fcmd *c = occo_calloc(1, sizeof(*c) + ncbs * sizeof(struct wcb));
+	size_t klen = strlen(key);
+	struct fcmd *c = occo_calloc(1, sizeof(*c) + ncbs * sizeof(struct wcb) + klen + 1);
+	char *k = (char *)&c->cbs[ncbs];
 
-	snprintf(c->what, sizeof(c->what), "cannot %s %s", verb, key);
+	memcpy(k, key, klen + 1);
+	c->verb = verb;
+	c->key = k;
 	return c;
 }
 
@@ -280,7 +291,7 @@ static void flush_key(struct ib_batch *b, struct hkey *k, int puts)
 	argvlen[1] = k->h.hlen;
 	while (done < total) {
 		size_t n = 0, ncbs = 0, argc = 2;
-		struct field *start = f;
+		struct field *start = f, *first = f;
 		struct fcmd *c;
 
 		for (; f && n < chunk; f = f->next) {
@@ -302,6 +313,12 @@ static void flush_key(struct ib_batch *b, struct hkey *k, int puts)
 			fcmd_take(c, start);
 		}
 		issue(b, (int)argc, argv, argvlen, c);
+		for (start = first; puts && start != f; start = start->next) {
+			if (of_kind(start, 1) && start->value != sent_value) {
+				free(start->value); /* 100,000 records: not twice in memory */
+				start->value = sent_value;
+			}
+		}
 		done += n;
 	}
 	free(argv);
@@ -320,6 +337,8 @@ static void flush_event(struct ib_batch *b, struct event *e)
 	if (e->cb.cb)
 		c->cbs[c->n++] = e->cb;
 	issue(b, 12, argv, NULL, c);
+	free(e->data); /* sent: hiredis has its own copy */
+	e->data = NULL;
 }
 
 void ib_batch_flush(struct ib_batch *b)

@@ -64,7 +64,7 @@ struct iproc_infra {
 	const struct occo_config *cfg;
 	struct iproc_opts o;
 	json_t *desc, *records, *defs;
-	json_t *by_name; /* node name -> node of the description */
+	struct occo_json_index by_name; /* node name -> node of the description */
 	struct occo_json_sharer *sh; /* the records' small strings: one copy each (util/json.h) */
 	json_t *view; /* for getip & co.; NULL when records changed */
 	const char *infra_id;
@@ -87,7 +87,7 @@ static void in_free(struct iproc_infra *in)
 	json_decref(in->desc);
 	json_decref(in->records);
 	json_decref(in->defs);
-	json_decref(in->by_name);
+	occo_json_index_release(&in->by_name);
 	json_decref(in->view);
 	json_decref(in->health);
 	occo_json_sharer_free(in->sh, NULL);
@@ -337,13 +337,14 @@ static void poll_closed(uv_handle_t *h)
 static void share_records(struct iproc_infra *in)
 {
 	const char *id;
-	json_t *rec, *v, *n;
+	const json_t *n;
+	json_t *rec, *v;
 
 	json_object_foreach (in->records, id, rec) {
 		if (!json_is_object(rec))
 			continue;
 		v = json_object_get(rec, "name");
-		n = json_object_get(in->by_name, json_string_value(v) ?: "");
+		n = occo_json_index_get(&in->by_name, json_string_value(v));
 		if (n) {
 			json_t *type = json_object_get(n, "type");
 
@@ -364,8 +365,6 @@ int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib
 {
 	struct iproc_infra *in;
 	const char *id = json_string_value(json_object_get(desc, "infra_id"));
-	json_t *n;
-	size_t i;
 
 	if (!id || !json_is_object(records)) {
 		json_decref(desc);
@@ -385,10 +384,8 @@ int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib
 	in->records = records;
 	in->defs = defs ? defs : json_object();
 	in->infra_id = id;
-	in->by_name = json_object();
+	occo_json_index_init(&in->by_name, json_object_get(desc, "nodes"), "name");
 	in->sh = occo_json_sharer_new();
-	json_array_foreach (json_object_get(desc, "nodes"), i, n)
-		json_object_set(in->by_name, json_string_value(json_object_get(n, "name")), n);
 	share_records(in);
 	in->refs = 2; /* the owner's and the timer's */
 	uv_timer_init(loop, &in->poll);
@@ -470,7 +467,7 @@ static void target_of(struct iproc_infra *in, const char *node_id, const json_t 
 		      struct hc_target *t)
 {
 	const json_t *node =
-		json_object_get(in->by_name, json_string_value(json_object_get(rec, "name")) ?: "");
+		occo_json_index_get(&in->by_name, json_string_value(json_object_get(rec, "name")));
 
 	t->section = json_object_get(rec, "health_check");
 	t->address = json_string_value(json_array_get(json_object_get(rec, "addresses"), 0));
@@ -861,7 +858,7 @@ static void record_stored(const struct occo_err *err, void *ud)
 int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb, void *ud,
 		      struct occo_err *err)
 {
-	const json_t *node = json_object_get(in->by_name, name);
+	const json_t *node = occo_json_index_get(&in->by_name, name);
 	const char *type;
 	struct op *op;
 	json_t *rec;

@@ -407,3 +407,54 @@ void occo_json_share(json_t *root, struct occo_json_share_stats *st)
 		json_decref(occo_json_sharer_put(sh, json_incref(root)));
 	occo_json_sharer_free(sh, st);
 }
+
+/* ---- an index of objects by a member ---- */
+
+static int index_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct occo_json_index_entry *)a)->value,
+		      ((const struct occo_json_index_entry *)b)->value);
+}
+
+void occo_json_index_init(struct occo_json_index *ix, const json_t *array, const char *key)
+{
+	const json_t *e;
+	size_t i;
+
+	ix->v = occo_calloc(json_array_size(array) + 1, sizeof(*ix->v));
+	ix->n = 0;
+	json_array_foreach (array, i, e) {
+		const char *value = json_string_value(json_object_get(e, key));
+
+		if (value)
+			ix->v[ix->n++] = (struct occo_json_index_entry){ value, e };
+	}
+	qsort(ix->v, ix->n, sizeof(*ix->v), index_cmp);
+}
+
+const json_t *occo_json_index_get(const struct occo_json_index *ix, const char *value)
+{
+	size_t lo = 0, hi = ix->n;
+
+	if (!value)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ix->v[mid].value, value);
+
+		if (!c)
+			return ix->v[mid].elem;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void occo_json_index_release(struct occo_json_index *ix)
+{
+	free(ix->v);
+	ix->v = NULL;
+	ix->n = 0;
+}

@@ -198,6 +198,32 @@ static void test_occo_json_load_shared__errors_name_line_and_column(void **state
 	}
 }
 
+static void test_occo_json_index__finds_objects_by_member(void **state)
+{
+	json_error_t e;
+	json_t *nodes = json_loads("[{\"name\": \"web\", \"n\": 1}, {\"name\": \"db\", \"n\": 2}, "
+				   "{\"nameless\": 1}, 7, {\"name\": 3}, {\"name\": \"app\", "
+				   "\"n\": 3}]",
+				   0, &e);
+	struct occo_json_index ix;
+
+	assert_non_null(nodes);
+	occo_json_index_init(&ix, nodes, "name");
+	assert_int_equal(ix.n, 3); /* the others have no string name */
+	assert_ptr_equal(occo_json_index_get(&ix, "web"), json_array_get(nodes, 0));
+	assert_ptr_equal(occo_json_index_get(&ix, "db"), json_array_get(nodes, 1));
+	assert_ptr_equal(occo_json_index_get(&ix, "app"), json_array_get(nodes, 5));
+	assert_null(occo_json_index_get(&ix, "cache"));
+	assert_null(occo_json_index_get(&ix, ""));
+	assert_null(occo_json_index_get(&ix, NULL));
+	occo_json_index_release(&ix);
+	occo_json_index_init(&ix, NULL, "name"); /* not an array: an empty index */
+	assert_int_equal(ix.n, 0);
+	assert_null(occo_json_index_get(&ix, "web"));
+	occo_json_index_release(&ix);
+	json_decref(nodes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_occo_json_load_shared__same_document_as_jansson),
 		cmocka_unit_test(test_occo_json_load_shared__shares_what_repeats),
 		cmocka_unit_test(test_occo_json_load_shared__errors_name_line_and_column),
+		cmocka_unit_test(test_occo_json_index__finds_objects_by_member),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,4 +72,23 @@ int occo_json_load_shared(const char *buf, size_t len, struct occo_json_sharer *
 /* Forget every value (dropping the sharer's references); st (may be NULL) gets the counts. */
 void occo_json_sharer_free(struct occo_json_sharer *sh, struct occo_json_share_stats *st);
 
+/*
+ * An index of an array of objects by one of their string members (a description's nodes by
+ * name): 16 bytes an element, where a jansson object used as a map takes about 100. Elements
+ * that are not objects or lack the member are left out; with equal members, one of them is
+ * found. The index borrows the array, which must outlive it and not change.
+ */
+struct occo_json_index {
+	struct occo_json_index_entry {
+		const char *value; /* the member's */
+		const json_t *elem;
+	} * v; /* sorted by value */
+	size_t n;
+};
+
+void occo_json_index_init(struct occo_json_index *ix, const json_t *array, const char *key);
+/* The element whose member is value, or NULL. */
+const json_t *occo_json_index_get(const struct occo_json_index *ix, const char *value);
+void occo_json_index_release(struct occo_json_index *ix);
+
 #endif
