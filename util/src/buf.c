@@ -2,6 +2,7 @@
  * buf.c - growable buffer with a hard maximum.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ static int buf_reserve(struct occo_buf *b, size_t n, struct occo_err *err)
 {
 	size_t need, cap;
 
-	if (n > b->max || b->len > b->max - n)
+	/* len + n + 1 must fit too: with max = SIZE_MAX the terminator is what overflows */
+	if (n > b->max || b->len > b->max - n || b->len + n == SIZE_MAX)
 		return occo_err_set(err, OCCO_ETOOBIG, "data exceeds the limit of %zu bytes",
 				    b->max);
 	need = b->len + n + 1;
@@ -45,7 +47,7 @@ static int buf_reserve(struct occo_buf *b, size_t n, struct occo_err *err)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
-	if (cap > b->max + 1)
+	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
 	b->data = occo_realloc(b->data, cap);
 	b->cap = cap;

@@ -2,6 +2,7 @@
  * test_buf.c - the bounded buffer.
  */
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -34,6 +35,22 @@ static void test_occo_buf_append__over_max_fails_and_keeps_contents(void **state
 	assert_non_null(strstr(err.msg, "10 bytes"));
 	assert_string_equal(occo_buf_str(&b), "0123456789");
 	assert_true(b.cap <= 11);
+	occo_buf_release(&b);
+}
+
+static void test_occo_buf_append__no_limit_at_all(void **state)
+{
+	struct occo_buf b;
+	int i;
+
+	occo_buf_init(&b, SIZE_MAX); /* max + 1 overflows: the buffer must still grow */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(occo_buf_append(&b, "0123456789", 10, NULL), 0);
+	assert_int_equal(b.len, 1000);
+	assert_int_equal(strlen(occo_buf_str(&b)), 1000);
+	assert_memory_equal(occo_buf_str(&b) + 990, "0123456789", 10);
+	assert_int_equal(occo_buf_append(&b, "x", SIZE_MAX - 1000, NULL), -OCCO_ETOOBIG);
+	assert_int_equal(b.len, 1000);
 	occo_buf_release(&b);
 }
 
@@ -88,6 +105,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_occo_buf_append__grows_and_terminates),
 		cmocka_unit_test(test_occo_buf_append__over_max_fails_and_keeps_contents),
+		cmocka_unit_test(test_occo_buf_append__no_limit_at_all),
 		cmocka_unit_test(test_occo_buf_appendf__formats_within_limit),
 		cmocka_unit_test(test_occo_buf_detach__hands_over_and_empties),
 		cmocka_unit_test(test_occo_buf_reset__keeps_memory),
