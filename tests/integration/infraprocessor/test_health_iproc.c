@@ -20,6 +20,7 @@
 #include <hiredis/hiredis.h>
 
 #include "netns.h"
+#include "fakecloud.h"
 #include "testutil.h"
 #include "occo/infobroker/batch.h"
 #include "occo/infraprocessor/health.h"
@@ -31,100 +32,7 @@
 #define ID "11111111-2222-4333-8444-555555555555"
 #define NMAX 8
 
-/* ---- a cloud of the test's own: instance n is at 127.77.0.<10 + n>, ready at once ---- */
-
-struct cloud {
-	uv_loop_t *loop;
-	json_t *instances; /* instance_id -> {token, state, addresses} */
-	int creates;
-};
-
-struct call {
-	struct cloud *c;
-	int kind;
-	char *token, *instance_id;
-	void *cb, *ud;
-};
-
-static void answer(uv_timer_t *t)
-{
-	struct call *k = t->data;
-	struct cloud *c = k->c;
-
-	if (k->kind == 0) {
-		char id[32], addr[32];
-
-		c->creates++;
-		snprintf(id, sizeof(id), "i-%d", c->creates);
-		snprintf(addr, sizeof(addr), "127.77.0.%d", 10 + c->creates);
-		json_object_set_new(c->instances, id,
-				    json_pack("{s:s,s:s,s:[s]}", "token", k->token, "state",
-					      "ready", "addresses", addr));
-		((iproc_created_fn)k->cb)(id, NULL, k->ud);
-	} else if (k->kind == 1) {
-		json_object_del(c->instances, k->instance_id ? k->instance_id : "");
-		((iproc_dropped_fn)k->cb)(NULL, k->ud);
-	} else {
-		struct iproc_seen v[NMAX];
-		const char *id;
-		json_t *x;
-		size_t n = 0;
-
-		json_object_foreach (c->instances, id, x) {
-			memset(&v[n], 0, sizeof(v[n]));
-			v[n].instance_id = id;
-			v[n].token = json_string_value(json_object_get(x, "token"));
-			v[n].state = json_string_value(json_object_get(x, "state"));
-			v[n].addresses = json_object_get(x, "addresses");
-			n++;
-		}
-		((iproc_listed_fn)k->cb)(v, n, NULL, k->ud);
-	}
-	free(k->token);
-	free(k->instance_id);
-	free(k);
-	uv_close((uv_handle_t *)t, (uv_close_cb)free);
-}
-
-static int later(struct cloud *c, int kind, const struct iproc_node *node, void *cb, void *ud)
-{
-	struct call *k = occo_calloc(1, sizeof(*k));
-	uv_timer_t *t = occo_calloc(1, sizeof(*t));
-
-	k->c = c;
-	k->kind = kind;
-	k->token = node->token ? occo_strdup(node->token) : NULL;
-	k->instance_id = node->instance_id ? occo_strdup(node->instance_id) : NULL;
-	k->cb = cb;
-	k->ud = ud;
-	uv_timer_init(c->loop, t);
-	t->data = k;
-	uv_timer_start(t, answer, 1, 0);
-	return 0;
-}
-
-static int c_create(void *impl, const struct iproc_node *node, iproc_created_fn cb, void *ud,
-		    struct occo_err *err)
-{
-	return later(impl, 0, node, cb, ud);
-}
-
-static int c_drop(void *impl, const struct iproc_node *node, iproc_dropped_fn cb, void *ud,
-		  struct occo_err *err)
-{
-	return later(impl, 1, node, cb, ud);
-}
-
-static int c_list(void *impl, const struct iproc_node *node, iproc_listed_fn cb, void *ud,
-		  struct occo_err *err)
-{
-	return later(impl, 2, node, cb, ud);
-}
-
-static char *c_endpoint(void *impl, const json_t *resource)
-{
-	return occo_strdup("e1");
-}
+/* ---- a cloud of the test's own (fakecloud.h): instance n is at 127.77.0.<10 + n> ---- */
 
 /* ---- fixture ---- */
 
@@ -134,7 +42,7 @@ struct fx {
 	struct occo_redis *r;
 	redisContext *rc;
 	struct ib_batch *batch;
-	struct cloud cloud;
+	struct fakecloud cloud;
 	struct iproc_cloud ops;
 	struct hc *hc;
 	struct iproc_infra *in;
@@ -182,9 +90,7 @@ static int setup(void **state)
 	assert_int_equal(occo_redis_open(&f->loop, &o, &f->r, NULL), 0);
 	assert_int_equal(ib_batch_open(f->r, "t", NULL, &f->batch, NULL), 0);
 	f->rc = redisConnectUnix(f->redis.sock);
-	f->cloud.loop = &f->loop;
-	f->cloud.instances = json_object();
-	f->ops = (struct iproc_cloud){ &f->cloud, c_create, c_drop, c_list, c_endpoint };
+	f->ops = fakecloud_init(&f->cloud, &f->loop);
 	assert_int_equal(hc_new(&f->loop, NULL, &ho, &f->hc, NULL), 0);
 	f->port = occo_test_free_port();
 	for (i = 0; i <= NMAX; i++)
@@ -208,7 +114,7 @@ static int teardown(void **state)
 	for (i = 0; i <= NMAX; i++)
 		serve(f, i, 0);
 	redisFree(f->rc);
-	json_decref(f->cloud.instances);
+	fakecloud_release(&f->cloud);
 	occo_test_redis_stop(&f->redis);
 	occo_clock_fake_clear();
 	free(f);

@@ -9,6 +9,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "fakecloud.h"
 #include "testutil.h"
 #include "occo/util/clock.h"
 #include "occo/infobroker/batch.h"
@@ -16,112 +17,22 @@
 #include "occo/util/alloc.h"
 #include "occo/util/redis.h"
 
-/* ---- a cloud of the test's own ---- */
+/* ---- a cloud of the test's own (fakecloud.h), which checks that records come first ---- */
 
 struct fake {
-	uv_loop_t *loop;
-	json_t *instances; /* instance_id -> {token, state, addresses} */
-	const char *new_state; /* state of new instances */
-	int creates, drops, lists;
+	struct fakecloud cloud;
 	redisContext *check; /* to see that the record was stored before the create */
 	char *key; /* the records' hash */
 	int stored_before_create;
 };
 
-struct call {
-	struct fake *f;
-	int kind;
-	char *token, *instance_id;
-	void *cb, *ud;
-};
-
-static void answer(uv_timer_t *t)
+static void check_stored(struct fakecloud *c, const struct iproc_node *node)
 {
-	struct call *c = t->data;
-	struct fake *f = c->f;
-
-	if (c->kind == 0) {
-		char id[64];
-
-		snprintf(id, sizeof(id), "i-%d", f->creates);
-		json_object_set_new(f->instances, id,
-				    json_pack("{s:s,s:s,s:[s]}", "token", c->token, "state",
-					      f->new_state, "addresses", "10.9.0.1"));
-		((iproc_created_fn)c->cb)(id, NULL, c->ud);
-	} else if (c->kind == 1) {
-		if (c->instance_id)
-			json_object_del(f->instances, c->instance_id);
-		((iproc_dropped_fn)c->cb)(NULL, c->ud);
-	} else {
-		struct iproc_seen v[64];
-		const char *id;
-		json_t *x;
-		size_t n = 0;
-
-		json_object_foreach (f->instances, id, x) {
-			memset(&v[n], 0, sizeof(v[n]));
-			v[n].instance_id = id;
-			v[n].token = json_string_value(json_object_get(x, "token"));
-			v[n].state = json_string_value(json_object_get(x, "state"));
-			v[n].addresses = json_object_get(x, "addresses");
-			v[n].private_address = NULL;
-			v[n].message = !strcmp(v[n].state, "failed") ? "disk on fire" : NULL;
-			n++;
-		}
-		((iproc_listed_fn)c->cb)(v, n, NULL, c->ud);
-	}
-	free(c->token);
-	free(c->instance_id);
-	free(c);
-	uv_close((uv_handle_t *)t, (uv_close_cb)free);
-}
-
-static int later(struct fake *f, int kind, const struct iproc_node *node, void *cb, void *ud)
-{
-	struct call *c = occo_calloc(1, sizeof(*c));
-	uv_timer_t *t = occo_calloc(1, sizeof(*t));
-
-	c->f = f;
-	c->kind = kind;
-	c->token = node->token ? occo_strdup(node->token) : NULL;
-	c->instance_id = node->instance_id ? occo_strdup(node->instance_id) : NULL;
-	c->cb = cb;
-	c->ud = ud;
-	uv_timer_init(f->loop, t);
-	t->data = c;
-	uv_timer_start(t, answer, 1, 0);
-	return 0;
-}
-
-static int fake_create(void *impl, const struct iproc_node *node, iproc_created_fn cb, void *ud,
-		       struct occo_err *err)
-{
-	struct fake *f = impl;
+	struct fake *f = c->ud;
 	redisReply *r = redisCommand(f->check, "HEXISTS %s %s", f->key, node->node_id);
 
 	f->stored_before_create += r && r->integer == 1;
 	freeReplyObject(r);
-	f->creates++;
-	return later(f, 0, node, cb, ud);
-}
-
-static int fake_drop(void *impl, const struct iproc_node *node, iproc_dropped_fn cb, void *ud,
-		     struct occo_err *err)
-{
-	((struct fake *)impl)->drops++;
-	return later(impl, 1, node, cb, ud);
-}
-
-static int fake_list(void *impl, const struct iproc_node *node, iproc_listed_fn cb, void *ud,
-		     struct occo_err *err)
-{
-	((struct fake *)impl)->lists++;
-	return later(impl, 2, node, cb, ud);
-}
-
-static char *fake_endpoint(void *impl, const json_t *resource)
-{
-	return occo_strdup(json_string_value(json_object_get(resource, "endpoint")) ?: "none");
 }
 
 /* ---- fixture ---- */
@@ -163,13 +74,12 @@ static int setup(void **state)
 	o.addr.path = f->redis.sock;
 	assert_int_equal(occo_redis_open(&f->loop, &o, &f->r, NULL), 0);
 	assert_int_equal(ib_batch_open(f->r, "t", NULL, &f->batch, NULL), 0);
-	f->fake.loop = &f->loop;
-	f->fake.instances = json_object();
-	f->fake.new_state = "ready";
+	f->cloud = fakecloud_init(&f->fake.cloud, &f->loop);
+	f->fake.cloud.address = "10.9.0.1";
+	f->fake.cloud.on_create = check_stored;
+	f->fake.cloud.ud = &f->fake;
 	f->fake.check = redisConnectUnix(f->redis.sock);
 	f->fake.key = occo_strdup("t:{11111111-2222-4333-8444-555555555555}:nodes");
-	f->cloud =
-		(struct iproc_cloud){ &f->fake, fake_create, fake_drop, fake_list, fake_endpoint };
 	*state = f;
 	return 0;
 }
@@ -195,7 +105,7 @@ static int teardown(void **state)
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	redisFree(f->fake.check);
 	free(f->fake.key);
-	json_decref(f->fake.instances);
+	fakecloud_release(&f->fake.cloud);
 	occo_test_redis_stop(&f->redis);
 	free(f);
 	return 0;
@@ -275,7 +185,7 @@ static void test_iproc_create_node__failure_carries_the_cloud_message(void **sta
 {
 	struct fx *f = *state;
 
-	f->fake.new_state = "failed";
+	f->fake.cloud.new_state = "failed";
 	open_infra(f, json_object(), 20, 10000);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
 	run_until(f, 1);
@@ -291,13 +201,13 @@ static void test_iproc_create_node__deadline(void **state)
 {
 	struct fx *f = *state;
 
-	f->fake.new_state = "pending";
+	f->fake.cloud.new_state = "pending";
 	open_infra(f, json_object(), 10, 60);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
 	run_until(f, 1);
 	assert_true(f->failed);
 	assert_int_equal(f->err.code, OCCO_ETIMEDOUT);
-	assert_true(f->fake.lists >= 2);
+	assert_true(f->fake.cloud.lists >= 2);
 }
 
 /* A definition's create_timeout wins over the program's (fake clock: nothing sleeps). */
@@ -310,13 +220,13 @@ static void test_iproc_create_node__deadline_of_the_definition(void **state)
 	json_object_set_new(json_array_get(json_object_get(defs, "db_t"), 0), "create_timeout",
 			    json_integer(2));
 	occo_clock_fake_set(1000000, 1700000000000ull);
-	f->fake.new_state = "pending";
+	f->fake.cloud.new_state = "pending";
 	assert_int_equal(iproc_infra_open(&f->loop, &f->cloud, f->batch, NULL, &o,
 					  json_loads(desc_text, 0, NULL), json_object(), defs,
 					  &f->in, NULL),
 			 0);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
-	while (f->fake.lists < 3)
+	while (f->fake.cloud.lists < 3)
 		uv_run(&f->loop, UV_RUN_ONCE);
 	assert_int_equal(f->called, 0); /* 600 s would be long: still waiting */
 	occo_clock_fake_advance(2001);
@@ -339,7 +249,7 @@ static void test_iproc_create_node__errors_before_anything_starts(void **state)
 	assert_non_null(strstr(err.msg, "no node exists with the given name 'db'"));
 	uv_run(&f->loop, UV_RUN_NOWAIT);
 	assert_int_equal(f->called, 0);
-	assert_int_equal(f->fake.creates, 0);
+	assert_int_equal(f->fake.cloud.creates, 0);
 }
 
 static void test_iproc_drop_node__removes_record_and_instance(void **state)
@@ -353,7 +263,7 @@ static void test_iproc_drop_node__removes_record_and_instance(void **state)
 	assert_int_equal(iproc_drop_node(f->in, f->node_id, node_done, f, NULL), 0);
 	run_until(f, 2);
 	assert_false(f->failed);
-	assert_int_equal(json_object_size(f->fake.instances), 0);
+	assert_int_equal(json_object_size(f->fake.cloud.instances), 0);
 	assert_null(json_object_get(iproc_infra_records(f->in), f->node_id));
 	rec = stored(f, f->node_id);
 	assert_null(rec);
@@ -381,14 +291,14 @@ static void test_iproc_refresh__adopts_and_notices_gone(void **state)
 			    json_pack("{s:s,s:s,s:{s:s,s:s},s:n,s:s,s:[]}", "name", "db", "token",
 				      "occo-b", "resource", "type", "fake", "endpoint", "e1",
 				      "instance_id", "state", "creating", "addresses"));
-	json_object_set_new(f->fake.instances, "i-77",
+	json_object_set_new(f->fake.cloud.instances, "i-77",
 			    json_pack("{s:s,s:s,s:[s]}", "token", "occo-b", "state", "ready",
 				      "addresses", "10.9.9.9"));
 	open_infra(f, recs, 20, 10000);
 	assert_int_equal(iproc_refresh(f->in, refreshed, f, NULL), 0);
 	run_until(f, 1);
 	assert_false(f->failed);
-	assert_int_equal(f->fake.lists, 1); /* one list for the endpoint, not one per node */
+	assert_int_equal(f->fake.cloud.lists, 1); /* one list for the endpoint, not one per node */
 	recs = (json_t *)iproc_infra_records(f->in);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(recs, "a"), "state")),
 			    "shutdown");
@@ -403,7 +313,7 @@ static void test_iproc_infra_close__cancels_once(void **state)
 {
 	struct fx *f = *state;
 
-	f->fake.new_state = "pending";
+	f->fake.cloud.new_state = "pending";
 	open_infra(f, json_object(), 20, 10000);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
