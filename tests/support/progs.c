@@ -1,8 +1,11 @@
 /*
  * progs.c - see progs.h.
  */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "progs.h"
 #include "occo/util/alloc.h"
@@ -67,4 +70,41 @@ char *occo_test_redis_dump(redisContext *rc)
 	}
 	freeReplyObject(keys);
 	return occo_buf_detach(&b, NULL);
+}
+
+pid_t occo_test_start(const char *cwd, char *const argv[], char *const env_add[], const char *log)
+{
+	pid_t pid;
+	size_t i;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int fd = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600)
+			     : open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (chdir(cwd) < 0)
+			_exit(126);
+		for (i = 0; env_add && env_add[i]; i++)
+			putenv(env_add[i]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int occo_test_record_in_state(redisContext *rc, const char *ns, const char *id, const char *state)
+{
+	redisReply *r = redisCommand(rc, "HVALS %s:{%s}:nodes", ns, id);
+	char *want = occo_asprintf("\"state\":\"%s\"", state);
+	int yes = 0;
+	size_t i;
+
+	for (i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		yes |= strstr(r->element[i]->str, want) != NULL;
+	freeReplyObject(r);
+	free(want);
+	return yes;
 }

@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 #include "occo/util/id.h"
@@ -89,22 +90,10 @@ static int teardown(void **state)
 static pid_t start_build(struct fx *f, const char *id)
 {
 	char *prog = occo_test_program("api/occopus-build");
-	pid_t pid = fork();
+	char *argv[] = { prog, "-i", (char *)id, "infra.yaml", NULL };
+	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
+	pid_t pid = occo_test_start(f->dir, argv, env, NULL);
 
-	if (pid == 0) {
-		char *argv[] = { prog, "-i", (char *)id, "infra.yaml", NULL };
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(f->dir) < 0)
-			_exit(126);
-		putenv(f->env_home);
-		putenv(f->env_url);
-		putenv("OCCOPUS_CONFIG_PATH=");
-		execv(prog, argv);
-		_exit(127);
-	}
 	free(prog);
 	return pid;
 }

@@ -362,22 +362,10 @@ static void test_docker_tutorials__ping(void **state)
 static pid_t start_build(struct fx *f, const char *id, const char *infra_file)
 {
 	char *prog = occo_test_program("api/occopus-build");
-	pid_t pid = fork();
+	char *argv[] = { prog, "-i", (char *)id, (char *)infra_file, NULL };
+	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
+	pid_t pid = occo_test_start(f->dir, argv, env, NULL);
 
-	if (pid == 0) {
-		char *argv[] = { prog, "-i", (char *)id, (char *)infra_file, NULL };
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(f->dir) < 0)
-			_exit(126);
-		putenv(f->env_home);
-		putenv(f->env_url);
-		putenv("OCCOPUS_CONFIG_PATH=");
-		execv(prog, argv);
-		_exit(127);
-	}
 	free(prog);
 	return pid;
 }

@@ -458,41 +458,14 @@ static pid_t start_build(struct fx *f, const char *id, const char *log)
 {
 	char *prog = occo_test_program("api/occopus-build");
 	char *cwd = occo_asprintf("%s/ec2-ping", f->dir);
-	pid_t pid;
+	char *argv[] = { prog, "-i", (char *)id, "infra-ec2-ping.yaml", NULL };
+	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
+			NULL };
+	pid_t pid = occo_test_start(cwd, argv, env, log);
 
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		char *argv[] = { prog, "-i", (char *)id, "infra-ec2-ping.yaml", NULL };
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(cwd) < 0)
-			_exit(126);
-		putenv(f->env_home);
-		putenv(f->env_url);
-		putenv("OCCOPUS_CONFIG_PATH=");
-		putenv("OCCOPUS_LOG_LEVEL=debug");
-		execv(prog, argv);
-		_exit(127);
-	}
 	free(cwd);
 	free(prog);
 	return pid;
-}
-
-/* A record of the infrastructure is in state `creating`. */
-static int creating(struct fx *f, const char *id)
-{
-	redisReply *r = redisCommand(f->rc, "HVALS occo:{%s}:nodes", id);
-	int yes = 0;
-	size_t i;
-
-	for (i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		yes |= strstr(r->element[i]->str, "\"state\":\"creating\"") != NULL;
-	freeReplyObject(r);
-	return yes;
 }
 
 /*
@@ -561,7 +534,8 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 		pid = start_build(f, id, log);
 		if (round % 2) {
 			at = 0;
-			while (at < 5000000 && !creating(f, id)) {
+			while (at < 5000000 &&
+			       !occo_test_record_in_state(f->rc, "occo", id, "creating")) {
 				usleep(1000);
 				at += 1000;
 			}
