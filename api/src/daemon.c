@@ -478,7 +478,9 @@ static void get_infra(struct api_daemon *d, struct api_rest_req *rq, const char 
 	cl->gen = c->gen;
 	c->loading = 1;
 	d->store_reads++;
-	if (ib_snapshot_load(d->app->redis, d->app->cfg.ns, id, cache_loaded, cl, &e) < 0) {
+	/* the answer shows nodes and instances: the description's edges are not read */
+	if (ib_snapshot_load_ex(d->app->redis, d->app->cfg.ns, id, NULL, IB_SNAPSHOT_NO_EDGES,
+				cache_loaded, cl, &e) < 0) {
 		c->loading = 0;
 		c->nwaiting--;
 		free(cl);

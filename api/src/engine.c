@@ -255,8 +255,6 @@ static void load_finish(struct load *l)
 		inf = occo_calloc(1, sizeof(*inf));
 		inf->e = l->e;
 		desc = json_incref(l->snap->desc);
-		if (l->e->lean)
-			json_object_del(desc, "edges");
 		records = json_incref(l->snap->nodes);
 		inf->scaling = json_incref(l->snap->scaling);
 		if (iproc_infra_open(&l->e->app->loop, &l->e->cloud, l->e->batch, &l->e->app->cfg,
@@ -354,13 +352,8 @@ static int infra_load(struct api_engine *e, const char *infra_id, json_t *desc, 
 	l->cb = cb;
 	l->ud = ud;
 	l->defs = json_object();
-	if (desc)
-		rc = ib_snapshot_load_desc(e->app->redis, e->app->cfg.ns, infra_id, desc,
-					   snapshot_loaded, l, err);
-	else
-		rc = ib_snapshot_load_ex(e->app->redis, e->app->cfg.ns, infra_id, NULL,
-					 e->lean ? IB_SNAPSHOT_NO_EDGES : 0, snapshot_loaded, l,
-					 err);
+	rc = ib_snapshot_load_ex(e->app->redis, e->app->cfg.ns, infra_id, desc,
+				 e->lean ? IB_SNAPSHOT_NO_EDGES : 0, snapshot_loaded, l, err);
 	if (rc < 0) {
 		json_decref(l->defs);
 		free(l);

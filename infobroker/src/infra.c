@@ -486,10 +486,17 @@ int ib_snapshot_load_ex(struct occo_redis *r, const char *ns, const char *infra_
 
 	if ((rc = check_id(infra_id, err)) < 0)
 		return rc;
+	if (desc && !json_is_object(desc))
+		return occo_err_set(
+			err, OCCO_EINVAL,
+			"cannot load infrastructure '%s': the description is not an object",
+			infra_id);
 	op = occo_calloc(1, sizeof(*op));
 	op->snap = occo_calloc(1, sizeof(*op->snap));
 	op->snap->infra_id = occo_strdup(infra_id);
 	op->snap->desc = json_incref(desc);
+	if (desc && (flags & IB_SNAPSHOT_NO_EDGES))
+		json_object_del(desc, "edges");
 	op->sh = occo_json_sharer_new();
 	op->flags = flags;
 	op->cb = cb;
@@ -521,14 +528,4 @@ int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id,
 		     void *ud, struct occo_err *err)
 {
 	return ib_snapshot_load_ex(r, ns, infra_id, NULL, 0, cb, ud, err);
-}
-
-int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
-			  ib_snapshot_fn cb, void *ud, struct occo_err *err)
-{
-	if (!json_is_object(desc))
-		return occo_err_set(err, OCCO_EINVAL,
-				    "cannot load infrastructure '%s': no description",
-				    infra_id ? infra_id : "");
-	return ib_snapshot_load_ex(r, ns, infra_id, desc, 0, cb, ud, err);
 }

@@ -1,5 +1,5 @@
 /*
- * json.c - occo_json_share(): hash-consing of the small values of a jansson tree.
+ * json.c - the sharer: hash-consing of the small values of a jansson tree.
  *
  * The tree is walked bottom-up. Each value that may be shared is hashed: strings and numbers
  * by type and contents; arrays and objects by their keys and the *addresses* of their members,
@@ -397,15 +397,6 @@ void occo_json_sharer_free(struct occo_json_sharer *sh, struct occo_json_share_s
 		*st = sh->st;
 	free(sh->e);
 	free(sh);
-}
-
-void occo_json_share(json_t *root, struct occo_json_share_stats *st)
-{
-	struct occo_json_sharer *sh = occo_json_sharer_new();
-
-	if (root && (json_is_object(root) || json_is_array(root)))
-		json_decref(occo_json_sharer_put(sh, json_incref(root)));
-	occo_json_sharer_free(sh, st);
 }
 
 /* ---- an index of objects by a member ---- */

@@ -1,5 +1,6 @@
 /*
- * test_json.c - occo_json_share(): equal small values become one, and nothing else changes.
+ * test_json.c - the sharer (equal small values become one, and nothing else changes), the
+ * sharing parser and the index by member.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,15 @@
 
 #include "testutil.h"
 #include "occo/util/json.h"
+
+/* Share a whole tree (its root stays itself). */
+static void share_all(json_t *v, struct occo_json_share_stats *st)
+{
+	struct occo_json_sharer *sh = occo_json_sharer_new();
+
+	json_decref(occo_json_sharer_put(sh, json_incref(v)));
+	occo_json_sharer_free(sh, st);
+}
 
 static char *dump(const json_t *v)
 {
@@ -29,13 +39,13 @@ static json_t *two_nodes(void)
 	return v;
 }
 
-static void test_occo_json_share__equal_values_become_one(void **state)
+static void test_occo_json_sharer_put__equal_values_become_one(void **state)
 {
 	json_t *v = two_nodes(), *a, *b;
 	struct occo_json_share_stats st;
 	char *before = dump(v), *after;
 
-	occo_json_share(v, &st);
+	share_all(v, &st);
 	a = json_array_get(json_object_get(v, "nodes"), 0);
 	b = json_array_get(json_object_get(v, "nodes"), 1);
 	assert_ptr_equal(json_object_get(a, "scaling"), json_object_get(b, "scaling"));
@@ -57,7 +67,7 @@ static void test_occo_json_share__equal_values_become_one(void **state)
 	json_decref(v);
 }
 
-static void test_occo_json_share__key_order_and_type_matter(void **state)
+static void test_occo_json_sharer_put__key_order_and_type_matter(void **state)
 {
 	json_error_t e;
 	json_t *v =
@@ -67,14 +77,14 @@ static void test_occo_json_share__key_order_and_type_matter(void **state)
 	size_t i, j;
 
 	assert_non_null(v);
-	occo_json_share(v, NULL);
+	share_all(v, NULL);
 	for (i = 0; i < json_array_size(v); i++)
 		for (j = i + 1; j < json_array_size(v); j++)
 			assert_ptr_not_equal(json_array_get(v, i), json_array_get(v, j));
 	json_decref(v);
 }
 
-static void test_occo_json_share__large_values_are_left_alone(void **state)
+static void test_occo_json_sharer_put__large_values_are_left_alone(void **state)
 {
 	char big[400], key[8];
 	json_t *v = json_array(), *o1 = json_object(), *o2 = json_object();
@@ -91,7 +101,7 @@ static void test_occo_json_share__large_values_are_left_alone(void **state)
 	}
 	json_array_append_new(v, o1);
 	json_array_append_new(v, o2);
-	occo_json_share(v, NULL);
+	share_all(v, NULL);
 	assert_ptr_not_equal(json_array_get(v, 0), json_array_get(v, 1));
 	assert_ptr_not_equal(json_array_get(v, 2), json_array_get(v, 3));
 	/* their small members are still shared */
@@ -227,9 +237,9 @@ static void test_occo_json_index__finds_objects_by_member(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_occo_json_share__equal_values_become_one),
-		cmocka_unit_test(test_occo_json_share__key_order_and_type_matter),
-		cmocka_unit_test(test_occo_json_share__large_values_are_left_alone),
+		cmocka_unit_test(test_occo_json_sharer_put__equal_values_become_one),
+		cmocka_unit_test(test_occo_json_sharer_put__key_order_and_type_matter),
+		cmocka_unit_test(test_occo_json_sharer_put__large_values_are_left_alone),
 		cmocka_unit_test(test_occo_json_sharer_put__keeps_one_copy_across_calls),
 		cmocka_unit_test(test_occo_json_load_shared__same_document_as_jansson),
 		cmocka_unit_test(test_occo_json_load_shared__shares_what_repeats),

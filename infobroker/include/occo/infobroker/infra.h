@@ -108,15 +108,6 @@ typedef void (*ib_snapshot_fn)(struct ib_snapshot *snap, const struct occo_err *
 int ib_snapshot_load(struct occo_redis *r, const char *ns, const char *infra_id, ib_snapshot_fn cb,
 		     void *ud, struct occo_err *err);
 
-/*
- * The same for a caller that holds the description already (occopus-build, which has just
- * stored it): the snapshot's desc is a new reference to `desc`, and the stored copy is only
- * checked to exist (EXISTS instead of GET), so a large description is neither sent back nor
- * parsed a second time.
- */
-int ib_snapshot_load_desc(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
-			  ib_snapshot_fn cb, void *ud, struct occo_err *err);
-
 enum ib_snapshot_flags {
 	/*
 	 * Leave the description's `edges` out as soon as it is parsed: programs that only run
@@ -125,7 +116,13 @@ enum ib_snapshot_flags {
 	IB_SNAPSHOT_NO_EDGES = 1u << 0,
 };
 
-/* ib_snapshot_load() or, with desc, ib_snapshot_load_desc(), with flags (ib_snapshot_flags). */
+/*
+ * ib_snapshot_load() with flags (ib_snapshot_flags), for a caller that may hold the
+ * description already (occopus-build, which has just stored it): with desc, the snapshot's
+ * desc is a new reference to it, and the stored copy is only checked to exist (EXISTS instead
+ * of GET), so a large description is neither sent back nor parsed a second time. The flags
+ * apply to it as to a description read from the store.
+ */
 int ib_snapshot_load_ex(struct occo_redis *r, const char *ns, const char *infra_id, json_t *desc,
 			unsigned flags, ib_snapshot_fn cb, void *ud, struct occo_err *err);
 

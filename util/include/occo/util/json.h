@@ -4,7 +4,7 @@
  * An infrastructure description of 100,000 node types repeats the same small values in every
  * node: the infrastructure's id and name, `{"min": 1, "max": 1}`, `{}`, `[]`, the node-type
  * names again in the levels and the edges. jansson gives every one of them its own allocation
- * (a string costs about 80 bytes, an object about 400). occo_json_share() makes equal values
+ * (a string costs about 80 bytes, an object about 400). A sharer makes equal values
  * one value, held by reference from every place that had a copy, so a description takes about
  * half the memory.
  *
@@ -19,27 +19,19 @@
 
 #include <jansson.h>
 
-/* What occo_json_share() did, for tests and benchmarks. */
+/* What a sharer did, for tests and benchmarks. */
 struct occo_json_share_stats {
 	size_t values; /* values looked at */
 	size_t shared; /* values replaced by an equal value seen before */
 };
 
 /*
- * Replace, bottom-up, every value of root that equals one seen before by that value: strings
- * of up to 256 bytes, numbers, and arrays and objects of up to 8 members that are all shared
- * values. Values are equal when they have the same type,
- * the same contents and (objects) the same keys in the same order. root itself is not replaced.
- * The tree must not hold a cycle (jansson cannot build one without json_object_set on itself).
- * st may be NULL. Never fails: when memory runs out, the process stops (as occo_malloc does).
- */
-void occo_json_share(json_t *root, struct occo_json_share_stats *st);
-
-/*
- * The same, piece by piece, for a tree being built: the values seen so far are remembered
- * between calls, so a builder can share each part as soon as it is complete and the copies
- * it made are freed at once instead of at the end. A sharer holds a reference to every value
- * it remembers until it is freed.
+ * A sharer replaces, bottom-up, every value that equals one seen before by that value:
+ * strings of up to 256 bytes, numbers, and arrays and objects of up to 8 members that are all
+ * shared values. The values seen so far are remembered between calls, so a builder can share
+ * each part as soon as it is complete and the copies it made are freed at once. A sharer holds
+ * a reference to every value it remembers until it is freed. A tree must not hold a cycle
+ * (jansson cannot build one without json_object_set on itself).
  */
 struct occo_json_sharer;
 
