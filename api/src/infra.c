@@ -5,6 +5,7 @@
 
 #include "occo/api/infra.h"
 #include "occo/compiler/infra.h"
+#include "occo/util/json.h"
 #include "occo/util/yaml.h"
 
 int api_infra_compile_file(const char *path, const char *infra_id, struct comp_diags *diags,
@@ -23,13 +24,13 @@ int api_infra_compile_file(const char *path, const char *infra_id, struct comp_d
 
 json_t *api_infra_plan(const json_t *desc)
 {
-	json_t *plan = json_object(), *levels = json_array(), *level, *name, *n;
-	json_t *by_name = json_object(); /* name -> node */
+	json_t *plan = json_object(), *levels = json_array(), *level, *name;
+	struct occo_json_index by_name;
+	const json_t *n;
 	json_int_t total = 0;
 	size_t i, j;
 
-	json_array_foreach (json_object_get(desc, "nodes"), i, n)
-		json_object_set(by_name, json_string_value(json_object_get(n, "name")), n);
+	occo_json_index_init(&by_name, json_object_get(desc, "nodes"), "name");
 
 	json_object_set(plan, "infra_id", json_object_get(desc, "infra_id"));
 	json_object_set(plan, "name", json_object_get(desc, "name"));
@@ -39,7 +40,7 @@ json_t *api_infra_plan(const json_t *desc)
 		json_array_foreach (level, j, name) {
 			const json_t *sc;
 
-			n = json_object_get(by_name, json_string_value(name));
+			n = occo_json_index_get(&by_name, json_string_value(name));
 			sc = json_object_get(n, "scaling");
 			json_int_t min = json_integer_value(json_object_get(sc, "min"));
 
@@ -54,7 +55,7 @@ json_t *api_infra_plan(const json_t *desc)
 	}
 	json_object_set_new(plan, "levels", levels);
 	json_object_set_new(plan, "instances", json_integer(total));
-	json_decref(by_name);
+	occo_json_index_release(&by_name);
 	return plan;
 }
 
