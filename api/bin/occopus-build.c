@@ -74,13 +74,12 @@ static const char *infra_id_of(const struct build *b)
 
 static void finish(struct build *b)
 {
-	const json_t *records = b->inf ? iproc_infra_records(b->inf->in) : NULL;
+	const struct ib_records *records = b->inf ? iproc_infra_records(b->inf->in) : NULL;
 	const json_t *desc = b->inf ? b->inf->desc : b->desc;
 	int torn_down = b->failed && b->rollback;
 
 	if (b->json) {
-		json_t *empty = json_object();
-		json_t *rep = api_infra_report_json(desc, records && !torn_down ? records : empty);
+		json_t *rep = api_infra_report_json(desc, torn_down ? NULL : records);
 
 		json_object_set_new(rep, "ok", json_boolean(!b->failed));
 		if (b->failed)
@@ -93,7 +92,6 @@ static void finish(struct build *b)
 			json_object_set_new(rep, "rollback_error", b->rollback_error);
 		b->rollback_error = NULL;
 		api_cli_json_print(rep);
-		json_decref(empty);
 	} else {
 		if (records && !torn_down)
 			api_infra_report(desc, records, stdout);

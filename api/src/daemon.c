@@ -335,8 +335,9 @@ static void cache_free(struct api_daemon *d)
 /* Occopus's answer: {node: {instances: {node_id: {resource_address, state}}, scaling}}. */
 static json_t *render_infra(const struct ib_snapshot *snap)
 {
-	json_t *out = json_object(), *n, *rec, *v;
-	const char *id, *field;
+	json_t *out = json_object(), *n, *v;
+	const struct ib_record *rec;
+	const char *field;
 	size_t i;
 
 	json_array_foreach (json_object_get(snap->desc, "nodes"), i, n) {
@@ -348,10 +349,10 @@ static json_t *render_infra(const struct ib_snapshot *snap)
 						      "scaling", "actual", 0, "target", 0, "min", 1,
 						      "max", 1));
 	}
-	json_object_foreach (snap->nodes, id, rec) {
-		json_t *node =
-			json_object_get(out, json_string_value(json_object_get(rec, "name")));
-		json_t *addrs = json_object_get(rec, "addresses"), *addr;
+	ib_records_foreach(snap->records, rec)
+	{
+		json_t *node = rec->name ? json_object_get(out, rec->name) : NULL;
+		json_t *addrs = rec->addresses, *addr;
 
 		if (!node)
 			continue;
@@ -361,11 +362,9 @@ static json_t *render_infra(const struct ib_snapshot *snap)
 			addr = json_incref(addrs);
 		else
 			addr = json_null();
-		json_object_set_new(json_object_get(node, "instances"), id,
-				    json_pack("{s:o, s:O}", "resource_address", addr, "state",
-					      json_object_get(rec, "state")
-						      ? json_object_get(rec, "state")
-						      : json_null()));
+		json_object_set_new(
+			json_object_get(node, "instances"), rec->node_id,
+			json_pack("{s:o, s:s?}", "resource_address", addr, "state", rec->state));
 	}
 	json_array_foreach (json_object_get(snap->desc, "nodes"), i, n) {
 		const char *name = json_string_value(json_object_get(n, "name"));
@@ -619,8 +618,7 @@ static void on_pass(const struct api_pass_info *p, void *ud)
 	const struct enact_result *res = p->res;
 	struct mstat *s;
 	struct occo_err e;
-	const char *id;
-	json_t *rec;
+	const struct ib_record *rec;
 	char c[24], dr[24], f[24], secs[32];
 
 	invalidate(d, p->infra_id);
@@ -663,15 +661,16 @@ static void on_pass(const struct api_pass_info *p, void *ud)
 	s->seconds = p->seconds;
 	json_object_clear(s->states);
 	s->health_failed = 0;
-	json_object_foreach ((json_t *)p->records, id, rec) {
-		const char *st = json_string_value(json_object_get(rec, "state"));
+	ib_records_foreach(p->records, rec)
+	{
+		const char *st = rec->state;
 
 		if (!st)
 			continue;
 		json_object_set_new(
 			s->states, st,
 			json_integer(json_integer_value(json_object_get(s->states, st)) + 1));
-		s->health_failed += json_is_true(json_object_get(rec, "health_failed"));
+		s->health_failed += rec->health_failed;
 	}
 }
 
@@ -1171,8 +1170,8 @@ static void scale(struct api_daemon *d, struct api_rest_req *rq, const char *id,
 static void cost_loaded(struct ib_snapshot *snap, const struct occo_err *err, void *ud)
 {
 	struct op *o = ud;
-	json_t *out, *rec, *n;
-	const char *id;
+	const struct ib_record *rec;
+	json_t *out, *n;
 	size_t i;
 
 	if (err) {
@@ -1187,11 +1186,12 @@ static void cost_loaded(struct ib_snapshot *snap, const struct occo_err *err, vo
 	json_array_foreach (json_object_get(snap->desc, "nodes"), i, n)
 		json_object_set_new(out, json_string_value(json_object_get(n, "name")),
 				    json_object());
-	json_object_foreach (snap->nodes, id, rec) {
-		json_t *by = json_object_get(out, json_string_value(json_object_get(rec, "name")));
+	ib_records_foreach(snap->records, rec)
+	{
+		json_t *by = rec->name ? json_object_get(out, rec->name) : NULL;
 
-		if (json_is_object(by))
-			json_object_set_new(by, id, json_real(0.0)); /* no back-end tells a cost */
+		if (json_is_object(by)) /* no back-end tells a cost */
+			json_object_set_new(by, rec->node_id, json_real(0.0));
 	}
 	api_rest_reply(o->rq, 200, out);
 	ib_snapshot_free(snap);

@@ -124,7 +124,7 @@ static int ops_drop(void *impl, const char *node_id, enact_node_fn cb, void *ud,
 	return iproc_drop_node(impl, node_id, cb, ud, err);
 }
 
-static const json_t *ops_records(void *impl)
+static const struct ib_records *ops_records(void *impl)
 {
 	return iproc_infra_records(impl);
 }
@@ -249,13 +249,15 @@ static void load_finish(struct load *l)
 {
 	struct api_infra *inf = NULL;
 	struct occo_err err;
-	json_t *desc, *records;
+	struct ib_records *records;
+	json_t *desc;
 
 	if (!l->failed) {
 		inf = occo_calloc(1, sizeof(*inf));
 		inf->e = l->e;
 		desc = json_incref(l->snap->desc);
-		records = json_incref(l->snap->nodes);
+		records = l->snap->records; /* taken */
+		l->snap->records = NULL;
 		inf->scaling = json_incref(l->snap->scaling);
 		if (iproc_infra_open(&l->e->app->loop, &l->e->cloud, l->e->batch, &l->e->app->cfg,
 				     &l->e->iopts, desc, records, json_incref(l->defs), &inf->in,
@@ -391,7 +393,8 @@ struct destroy {
 	struct api_infra *inf;
 	api_done_fn cb;
 	void *ud;
-	json_t *ids; /* every node_id, started in order */
+	char **ids; /* every node_id, started in order */
+	size_t nids;
 	size_t next; /* the first not started */
 	size_t out, failed;
 	struct occo_err err;
@@ -410,7 +413,9 @@ static void destroy_end(struct destroy *d)
 	struct occo_err e;
 	struct api_engine *en = d->inf->e;
 
-	json_decref(d->ids);
+	while (d->nids)
+		free(d->ids[--d->nids]);
+	free(d->ids);
 	d->ids = NULL;
 	if (d->failed) {
 		occo_err_prefix(&d->err, "%zu instance%s could not be dropped; the first",
@@ -432,11 +437,9 @@ static void destroy_more(struct destroy *d)
 {
 	struct occo_err e;
 
-	while (d->out < DESTROY_WINDOW && d->next < json_array_size(d->ids)) {
+	while (d->out < DESTROY_WINDOW && d->next < d->nids) {
 		d->out++;
-		if (iproc_drop_node(d->inf->in,
-				    json_string_value(json_array_get(d->ids, d->next++)),
-				    destroy_dropped, d, &e) < 0) {
+		if (iproc_drop_node(d->inf->in, d->ids[d->next++], destroy_dropped, d, &e) < 0) {
 			d->out--;
 			if (d->failed++ == 0)
 				occo_err_copy(&d->err, &e);
@@ -465,15 +468,14 @@ static void destroy_idle(uv_timer_t *t)
 int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct occo_err *err)
 {
 	struct destroy *d = occo_calloc(1, sizeof(*d));
-	const char *k;
-	json_t *v;
+	const struct ib_records *recs = iproc_infra_records(inf->in);
+	const struct ib_record *rec;
 
 	d->inf = inf;
 	d->cb = cb;
 	d->ud = ud;
-	d->ids = json_array();
-	json_object_foreach ((json_t *)iproc_infra_records(inf->in), k, v)
-		json_array_append_new(d->ids, json_string(k));
+	d->ids = occo_calloc(ib_records_count(recs) + 1, sizeof(*d->ids));
+	ib_records_foreach(recs, rec) d->ids[d->nids++] = occo_strdup(rec->node_id);
 	d->out = 1; /* held while the drops are started */
 	destroy_more(d);
 	if (--d->out == 0) { /* nothing was in flight: finish on the next loop turn */
@@ -488,24 +490,25 @@ int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct oc
 
 /* ---- reports ---- */
 
-json_t *api_infra_report_json(const json_t *desc, const json_t *records)
+json_t *api_infra_report_json(const json_t *desc, const struct ib_records *records)
 {
-	json_t *nodes = json_object(), *n, *rec;
-	const char *id;
+	json_t *nodes = json_object(), *n;
+	const struct ib_record *rec;
 	size_t i;
 
 	json_array_foreach (json_object_get(desc, "nodes"), i, n)
 		json_object_set_new(nodes, json_string_value(json_object_get(n, "name")),
 				    json_object());
-	json_object_foreach ((json_t *)records, id, rec) {
-		json_t *by =
-			json_object_get(nodes, json_string_value(json_object_get(rec, "name")));
+	ib_records_foreach(records, rec)
+	{
+		json_t *by = rec->name ? json_object_get(nodes, rec->name) : NULL;
 
 		if (by)
-			json_object_set_new(by, id,
-					    json_pack("{s:O,s:O}", "state",
-						      json_object_get(rec, "state"), "addresses",
-						      json_object_get(rec, "addresses")));
+			json_object_set_new(by, rec->node_id,
+					    json_pack("{s:s?,s:o}", "state", rec->state,
+						      "addresses",
+						      rec->addresses ? json_incref(rec->addresses)
+								     : json_array()));
 	}
 	return json_pack("{s:O,s:O,s:o}", "infra_id", json_object_get(desc, "infra_id"), "name",
 			 json_object_get(desc, "name"), "nodes", nodes);
@@ -513,8 +516,7 @@ json_t *api_infra_report_json(const json_t *desc, const json_t *records)
 
 struct report_row {
 	const char *name;
-	const char *id;
-	const json_t *rec;
+	const struct ib_record *rec;
 	size_t order; /* the record's place in records: instances keep it */
 };
 
@@ -526,19 +528,18 @@ static int row_cmp(const void *a, const void *b)
 	return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-void api_infra_report(const json_t *desc, const json_t *records, FILE *f)
+void api_infra_report(const json_t *desc, const struct ib_records *records, FILE *f)
 {
 	/* printed from the records sorted by node name: no second tree of a large infrastructure */
 	size_t n = 0, i, k, lo, hi;
-	struct report_row *rows = occo_calloc(json_object_size(records) + 1, sizeof(*rows));
-	const json_t *node, *rec, *a;
-	const char *id;
+	struct report_row *rows = occo_calloc(ib_records_count(records) + 1, sizeof(*rows));
+	const struct ib_record *rec;
+	const json_t *node, *a;
 
-	json_object_foreach ((json_t *)records, id, rec) {
-		const char *name = json_string_value(json_object_get(rec, "name"));
-
-		if (name) {
-			rows[n] = (struct report_row){ name, id, rec, n };
+	ib_records_foreach(records, rec)
+	{
+		if (rec->name) {
+			rows[n] = (struct report_row){ rec->name, rec, n };
 			n++;
 		}
 	}
@@ -559,8 +560,8 @@ void api_infra_report(const json_t *desc, const json_t *records, FILE *f)
 				hi = mid;
 		}
 		for (; lo < n && !strcmp(rows[lo].name, name); lo++) {
-			fprintf(f, "  %s:\n", rows[lo].id);
-			json_array_foreach (json_object_get(rows[lo].rec, "addresses"), k, a)
+			fprintf(f, "  %s:\n", rows[lo].rec->node_id);
+			json_array_foreach (rows[lo].rec->addresses, k, a)
 				fprintf(f, "    %s\n", json_string_value(a));
 		}
 	}

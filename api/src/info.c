@@ -37,6 +37,7 @@ struct query {
 	void *ud;
 	struct api_infra *inf;
 	json_t *defs; /* node.definition*: what is stored for the type */
+	json_t *records; /* the records as JSON, made when first asked for */
 	uv_timer_t timer; /* answers that need no store still come later, on the loop */
 };
 
@@ -45,20 +46,28 @@ static const char *arg(const struct query *q, const char *name)
 	return json_string_value(json_object_get(q->args, name));
 }
 
-static const json_t *records(const struct query *q)
+/* The records as stored ({node_id: record}): one answer's worth, made once. */
+static const json_t *records(struct query *q)
 {
-	return iproc_infra_records(q->inf->in);
+	if (!q->records)
+		q->records = ib_records_to_json(iproc_infra_records(q->inf->in));
+	return q->records;
 }
 
-/* The record of node_id, or an error. */
-static const json_t *record(const struct query *q, struct occo_err *err)
+/* Is there a record of node_id? Else an error. */
+static int has_record(const struct query *q, struct occo_err *err)
 {
-	const json_t *rec = json_object_get(records(q), arg(q, "node_id"));
+	if (ib_records_get(iproc_infra_records(q->inf->in), arg(q, "node_id")))
+		return 1;
+	occo_err_set(err, OCCO_ENOENT, "no node instance '%s' in infrastructure '%s'",
+		     arg(q, "node_id"), arg(q, "infra_id"));
+	return 0;
+}
 
-	if (!rec)
-		occo_err_set(err, OCCO_ENOENT, "no node instance '%s' in infrastructure '%s'",
-			     arg(q, "node_id"), arg(q, "infra_id"));
-	return rec;
+/* The record of node_id (as stored), or an error. */
+static const json_t *record(struct query *q, struct occo_err *err)
+{
+	return has_record(q, err) ? json_object_get(records(q), arg(q, "node_id")) : NULL;
 }
 
 /* {node name: {}} for every node of the description, in its order. */
@@ -306,6 +315,7 @@ static void timer_closed(uv_handle_t *h)
 
 	json_decref(q->args);
 	json_decref(q->defs);
+	json_decref(q->records);
 	free(q);
 }
 
@@ -348,7 +358,7 @@ static void loaded(struct api_infra *inf, const struct occo_err *err, void *ud)
 		finish(q, &e);
 		return;
 	}
-	if (!(q->key->flags & LIVE) || (q->key->flags & A_NODE && !record(q, &e)))
+	if (!(q->key->flags & LIVE) || (q->key->flags & A_NODE && !has_record(q, &e)))
 		finish(q, (q->key->flags & LIVE) ? &e : NULL);
 	else if (iproc_refresh(inf->in, refreshed, q, &e) < 0)
 		finish(q, &e);

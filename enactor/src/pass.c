@@ -118,12 +118,12 @@ static void created(const char *node_id, const struct occo_err *err, void *ud)
 	struct pass *p = ud;
 
 	if (err) {
-		const json_t *rec =
-			node_id ? json_object_get(p->ops->records(p->ops->impl), node_id) : NULL;
+		const struct ib_record *rec =
+			ib_records_get(p->ops->records(p->ops->impl), node_id);
 
 		p->level_failed++;
-		fail_node(p, json_string_value(json_object_get(rec, "name")), node_id, err);
-		if (node_id && json_object_get(p->ops->records(p->ops->impl), node_id))
+		fail_node(p, rec ? rec->name : NULL, node_id, err);
+		if (rec)
 			json_array_append_new(p->failed_ids, json_string(node_id));
 	} else {
 		p->res.created++;
@@ -166,12 +166,12 @@ static void drop_done(const char *node_id, const struct occo_err *err, void *ud)
 {
 	struct pass *p = ud;
 
-	if (err)
-		fail_node(p,
-			  json_string_value(json_object_get(
-				  json_object_get(p->ops->records(p->ops->impl), node_id), "name")),
-			  node_id, err);
-	else
+	if (err) {
+		const struct ib_record *rec =
+			ib_records_get(p->ops->records(p->ops->impl), node_id);
+
+		fail_node(p, rec ? rec->name : NULL, node_id, err);
+	} else
 		p->res.dropped++;
 	if (--p->out == 0)
 		next_level(p);

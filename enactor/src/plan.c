@@ -34,16 +34,15 @@ int enact_guard_trips(size_t failed, size_t total, double max_failed_share)
 	return failed >= 2 && total > 0 && (double)failed > share * (double)total;
 }
 
-static int health_failed(const json_t *rec)
+static int health_failed(const struct ib_record *rec)
 {
-	return json_is_true(json_object_get(rec, "health_failed")) &&
-	       !strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "failed");
+	return rec->health_failed && rec->state && !strcmp(rec->state, "failed");
 }
 
 /* The upkeep verdict on one record: -1 keep, else why it is dropped. */
-static int upkeep(const json_t *rec)
+static int upkeep(const struct ib_record *rec)
 {
-	const char *state = json_string_value(json_object_get(rec, "state"));
+	const char *state = rec->state;
 
 	if (!state)
 		return ENACT_DROP_UNFINISHED;
@@ -59,7 +58,7 @@ static int upkeep(const json_t *rec)
 /* A record upkeep keeps, by node name: sorted, a node's records are one run of the array. */
 struct kept {
 	const char *name;
-	void *it; /* the record in `nodes` (an iterator: its key is the node_id) */
+	const struct ib_record *rec;
 	size_t order; /* in `nodes`: a node's instances keep that order */
 };
 
@@ -91,9 +90,9 @@ static size_t kept_run(const struct kept *kept, size_t n, const char *name, size
 }
 
 /* One node: its existing instances, its scaling plan, its drops and creates. */
-static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, const json_t *nodes,
-		     const struct kept *mine, size_t nmine, const json_t *scaling, int *create,
-		     struct occo_err *err)
+static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node,
+		     const struct ib_records *nodes, const struct kept *mine, size_t nmine,
+		     const json_t *scaling, int *create, struct occo_err *err)
 {
 	const char *name = json_string_value(json_object_get(node, "name"));
 	struct ib_scaling_inst *inst;
@@ -106,12 +105,11 @@ static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, con
 	/* `mine`: this node's records that upkeep keeps */
 	inst = occo_calloc(nmine + 1, sizeof(*inst));
 	for (i = 0; i < nmine; i++) {
-		const json_t *rec = json_object_iter_value(mine[i].it);
+		const struct ib_record *rec = mine[i].rec;
 
-		inst[n].node_id = json_object_iter_key(mine[i].it);
-		inst[n].addresses = json_object_get(rec, "addresses");
-		inst[n].created_at =
-			(uint64_t)json_integer_value(json_object_get(rec, "created_at"));
+		inst[n].node_id = rec->node_id;
+		inst[n].addresses = rec->addresses;
+		inst[n].created_at = (uint64_t)rec->created_at;
 		n++;
 	}
 	rc = ib_scaling_plan(name, json_object_get(node, "scaling"), scaling, inst, n, &sp, err);
@@ -120,10 +118,10 @@ static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, con
 		return rc;
 	json_array_foreach (sp.drop, i, v) {
 		/* borrow the id from the records, which outlive the plan */
-		void *it = json_object_iter_at((json_t *)nodes, json_string_value(v));
+		const struct ib_record *rec = ib_records_get(nodes, json_string_value(v));
 
-		if (it)
-			add_drop(p, dcap, json_object_iter_key(it), name, ENACT_DROP_SCALING);
+		if (rec)
+			add_drop(p, dcap, rec->node_id, name, ENACT_DROP_SCALING);
 	}
 	*create = sp.target - (int)(n - json_array_size(sp.drop));
 	if (*create < 0)
@@ -139,7 +137,7 @@ static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node, con
 	return 0;
 }
 
-int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scaling,
+int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const json_t *scaling,
 		    const struct enact_plan_opts *opts, struct enact_plan *out,
 		    struct occo_err *err)
 {
@@ -147,15 +145,14 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	const json_t *levels = json_object_get(desc, "levels");
 	struct occo_json_index by_name;
 	const json_t *node;
-	json_t *level, *name, *rec;
+	json_t *level, *name;
+	const struct ib_record *rec;
 	struct enact_plan p = { 0 };
 	struct kept *kept = NULL;
 	size_t dcap = 0, nkept = 0, i, j;
-	void *it;
-	const char *id;
 	int rc = 0, verdict, guard;
 
-	if (!json_is_array(dnodes) || !json_is_array(levels) || !json_is_object(nodes))
+	if (!json_is_array(dnodes) || !json_is_array(levels) || !nodes)
 		return occo_err_set(err, OCCO_EPROTO,
 				    "the static description has no nodes or levels");
 	occo_json_index_init(&by_name, dnodes, "name");
@@ -164,32 +161,28 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 	p.scaling_put = json_object();
 	p.warnings = json_array();
 	p.suppressed = json_array();
-	p.bootstrap = json_object_size(nodes) == 0;
+	p.bootstrap = ib_records_count(nodes) == 0;
 
 	/*
 	 * The guard: how many fail their health checks now (past their timeout or not yet: a
 	 * partition makes them fail together, but they cross their timeouts one by one), of how
 	 * many.
 	 */
-	json_object_foreach ((json_t *)nodes, id, rec) {
+	ib_records_foreach(nodes, rec)
+	{
 		if (upkeep(rec) == ENACT_DROP_UNFINISHED)
 			continue;
 		p.ninstances++;
-		p.nhealth_failed +=
-			health_failed(rec) || json_is_true(json_object_get(rec, "health_failing"));
+		p.nhealth_failed += health_failed(rec) || rec->health_failing;
 	}
 	guard = enact_guard_trips(p.nhealth_failed, p.ninstances,
 				  opts ? opts->max_failed_share : 0);
 
 	/* upkeep and removed nodes; the kept records grouped by node name */
-	kept = occo_calloc(json_object_size(nodes) + 1, sizeof(*kept));
-	for (it = json_object_iter((json_t *)nodes); it;
-	     it = json_object_iter_next((json_t *)nodes, it)) {
-		const char *rname;
-
-		id = json_object_iter_key(it);
-		rec = json_object_iter_value(it);
-		rname = json_string_value(json_object_get(rec, "name"));
+	kept = occo_calloc(ib_records_count(nodes) + 1, sizeof(*kept));
+	ib_records_foreach(nodes, rec)
+	{
+		const char *id = rec->node_id, *rname = rec->name;
 
 		verdict = upkeep(rec);
 		if (guard && health_failed(rec)) {
@@ -204,7 +197,7 @@ int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scali
 			add_drop(&p, &dcap, id, rname, ENACT_DROP_REMOVED);
 			continue;
 		}
-		kept[nkept] = (struct kept){ rname, it, nkept };
+		kept[nkept] = (struct kept){ rname, rec, nkept };
 		nkept++;
 	}
 	qsort(kept, nkept, sizeof(*kept), kept_cmp);

@@ -505,6 +505,31 @@ int ib_batch_node_put(struct ib_batch *b, const char *infra_id, const char *node
 	return json_write(b, infra_id, "nodes", node_id, record, cb, ud, err);
 }
 
+int ib_batch_record_put(struct ib_batch *b, const char *infra_id, const struct ib_record *rec,
+			ib_done_fn cb, void *ud, struct occo_err *err)
+{
+	struct occo_buf text;
+	int rc;
+
+	if ((rc = can_queue(b, infra_id, rec ? rec->node_id : NULL, err)) < 0)
+		return rc;
+	if (!rec)
+		return occo_err_set(err, OCCO_EINVAL, "no node id");
+	occo_buf_init(&text, SIZE_MAX);
+	if ((rc = ib_record_dump(rec, &text, err)) < 0) {
+		occo_buf_release(&text);
+		return rc;
+	}
+	{
+		size_t len;
+		char *v = occo_buf_detach(&text, &len);
+
+		/* held until the flush: no more than it needs */
+		hash_write(b, infra_id, "nodes", rec->node_id, occo_realloc(v, len + 1), cb, ud);
+	}
+	return 0;
+}
+
 int ib_batch_node_del(struct ib_batch *b, const char *infra_id, const char *node_id, ib_done_fn cb,
 		      void *ud, struct occo_err *err)
 {

@@ -348,7 +348,7 @@ void ib_snapshot_free(struct ib_snapshot *snap)
 		return;
 	free(snap->infra_id);
 	json_decref(snap->desc);
-	json_decref(snap->nodes);
+	ib_records_free(snap->records);
 	json_decref(snap->scaling);
 	json_decref(snap->health);
 	free(snap);
@@ -409,6 +409,52 @@ static int parse_hash(struct occo_redis *r, const redisReply *reply, const char 
 	return 0;
 }
 
+/*
+ * An HGETALL reply of instance records into a set. Each value is parsed with its members
+ * shared with the other records' (a resource section is one object for all the instances of a
+ * node), read into its struct, and let go at once with its part of the reply.
+ */
+static int parse_records(struct occo_redis *r, const redisReply *reply, const char *key,
+			 struct occo_json_sharer *sh, struct ib_records **out, struct occo_err *err)
+{
+	struct ib_records *set;
+	char what[512];
+	json_t *v;
+	size_t i;
+	int rc;
+
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
+		return ib__reply_unexpected(r, reply, err, key);
+	set = ib_records_new();
+	snprintf(what, sizeof(what), "%s: %s", occo_redis_name(r), key);
+	for (i = 0; i < reply->elements; i += 2) {
+		const redisReply *f = reply->element[i], *val = reply->element[i + 1];
+
+		if (f->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
+		    strlen(f->str) != f->len) {
+			ib_records_free(set);
+			return ib__reply_unexpected(r, f, err, key);
+		}
+		if ((rc = ib__json_parse_shared(r, val->str, val->len, key, f->str, sh, 1, &v,
+						err)) < 0) {
+			ib_records_free(set);
+			return rc;
+		}
+		rc = ib_records_put_json(set, f->str, v, what, err);
+		json_decref(v);
+		if (rc < 0) {
+			ib_records_free(set);
+			return rc;
+		}
+		freeReplyObject(reply->element[i]);
+		freeReplyObject(reply->element[i + 1]);
+		((redisReply *)reply)->element[i] = NULL;
+		((redisReply *)reply)->element[i + 1] = NULL;
+	}
+	*out = set;
+	return 0;
+}
+
 static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const redisReply *reply,
 		     struct occo_err *err)
 {
@@ -441,7 +487,7 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 			json_object_del(s->desc, "edges");
 		return 0;
 	case SN_NODES:
-		return parse_hash(r, reply, key, 0, op->sh, &s->nodes, err);
+		return parse_records(r, reply, key, op->sh, &s->records, err);
 	case SN_SCALING:
 		return parse_hash(r, reply, key, 1, NULL, &s->scaling, err);
 	default:

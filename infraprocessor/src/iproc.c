@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "occo/infobroker/batch.h"
+#include "occo/infobroker/record.h"
 #include "occo/infraprocessor/health.h"
 #include "occo/infraprocessor/helpers.h"
 #include "occo/infraprocessor/iproc.h"
@@ -63,9 +64,9 @@ struct iproc_infra {
 	struct ib_batch *batch;
 	const struct occo_config *cfg;
 	struct iproc_opts o;
-	json_t *desc, *records, *defs;
+	json_t *desc, *defs;
+	struct ib_records *records;
 	struct occo_json_index by_name; /* node name -> node of the description */
-	struct occo_json_sharer *sh; /* the records' small strings: one copy each (util/json.h) */
 	json_t *view; /* for getip & co.; NULL when records changed */
 	const char *infra_id;
 	struct iproc_helpers helpers;
@@ -85,12 +86,11 @@ static void in_ref(struct iproc_infra *in)
 static void in_free(struct iproc_infra *in)
 {
 	json_decref(in->desc);
-	json_decref(in->records);
+	ib_records_free(in->records);
 	json_decref(in->defs);
 	occo_json_index_release(&in->by_name);
 	json_decref(in->view);
 	json_decref(in->health);
-	occo_json_sharer_free(in->sh, NULL);
 	free(in);
 }
 
@@ -149,19 +149,19 @@ static void op_finish(struct op *op, const struct occo_err *err)
 	op_unref(op);
 }
 
-static json_t *record_of(struct iproc_infra *in, const char *node_id)
+static struct ib_record *record_of(struct iproc_infra *in, const char *node_id)
 {
-	return json_object_get(in->records, node_id);
+	return ib_records_get(in->records, node_id);
 }
 
 /* Store a record (and an event when `event` is set); `cb` (may be NULL) when it is stored. */
 static void store(struct iproc_infra *in, const char *node_id, const char *event, ib_done_fn cb,
 		  void *ud)
 {
-	json_t *rec = record_of(in, node_id);
+	struct ib_record *rec = record_of(in, node_id);
 	struct occo_err err;
 
-	if (ib_batch_node_put(in->batch, in->infra_id, node_id, rec, cb, ud, &err) < 0) {
+	if (ib_batch_record_put(in->batch, in->infra_id, rec, cb, ud, &err) < 0) {
 		OCCO_ERROR("cannot store an instance record", OCCO_KV("infra", in->infra_id),
 			   OCCO_KV("node_id", node_id), OCCO_KV("error", err.msg));
 		if (cb)
@@ -169,17 +169,21 @@ static void store(struct iproc_infra *in, const char *node_id, const char *event
 		return;
 	}
 	if (event) {
-		json_t *data = json_pack("{s:s,s:s?}", "node_id", node_id, "node_name",
-					 json_string_value(json_object_get(rec, "name")));
+		json_t *data = json_pack("{s:s,s:s?}", "node_id", node_id, "node_name", rec->name);
 
 		ib_batch_event(in->batch, in->infra_id, event, data, NULL, NULL, NULL);
 		json_decref(data);
 	}
 }
 
-static void set_state(struct iproc_infra *in, json_t *rec, const char *state)
+static void set_state(struct iproc_infra *in, struct ib_record *rec, const char *state)
 {
-	json_object_set_new(rec, "state", occo_json_sharer_put(in->sh, json_string(state)));
+	rec->state = ib_records_intern(in->records, state);
+}
+
+static const char *state_of(const struct ib_record *rec)
+{
+	return rec->state ? rec->state : "";
 }
 
 /* Addresses changed: what getip & co. answer must be built again. */
@@ -282,30 +286,26 @@ static const struct iproc_seen *lookup(const struct seen_index *ix, const char *
 
 static int by_created(const void *a, const void *b)
 {
-	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-	json_int_t cx = json_integer_value(json_object_get(x, "created_at"));
-	json_int_t cy = json_integer_value(json_object_get(y, "created_at"));
+	const struct ib_record *x = *(const struct ib_record *const *)a;
+	const struct ib_record *y = *(const struct ib_record *const *)b;
 
-	return cx < cy ? -1 : cx > cy;
+	return x->created_at < y->created_at ? -1 : x->created_at > y->created_at;
 }
 
 static const json_t *view_of(struct iproc_infra *in)
 {
-	const json_t **recs;
-	const char *id;
-	json_t *rec;
+	const struct ib_record **recs, *rec;
 	size_t n = 0, i;
 
 	if (in->view)
 		return in->view;
-	recs = occo_calloc(json_object_size(in->records) + 1, sizeof(*recs));
-	json_object_foreach (in->records, id, rec)
-		recs[n++] = rec;
+	recs = occo_calloc(ib_records_count(in->records) + 1, sizeof(*recs));
+	ib_records_foreach(in->records, rec) recs[n++] = rec;
 	qsort(recs, n, sizeof(*recs), by_created);
 	in->view = json_object();
 	for (i = 0; i < n; i++) {
-		const char *name = json_string_value(json_object_get(recs[i], "name"));
-		const json_t *addrs = json_object_get(recs[i], "addresses");
+		const char *name = recs[i]->name;
+		const json_t *addrs = recs[i]->addresses;
 		json_t *list;
 
 		if (!name || !json_array_size(addrs))
@@ -315,8 +315,8 @@ static const json_t *view_of(struct iproc_infra *in)
 			list = json_array();
 			json_object_set_new(in->view, name, list);
 		}
-		json_array_append_new(list, json_pack("{s:O,s:O?}", "addresses", addrs, "private",
-						      json_object_get(recs[i], "private_address")));
+		json_array_append_new(list, json_pack("{s:O,s:s?}", "addresses", addrs, "private",
+						      recs[i]->private_address));
 	}
 	free(recs);
 	return in->view;
@@ -329,46 +329,17 @@ static void poll_closed(uv_handle_t *h)
 	in_unref(h->data);
 }
 
-/*
- * The stored records' names, types and states repeat in every record: keep one copy of each
- * (the description's own names and types; the states through the sharer). Records themselves
- * stay distinct and are changed by replacing members, never in place.
- */
-static void share_records(struct iproc_infra *in)
-{
-	const char *id;
-	const json_t *n;
-	json_t *rec, *v;
-
-	json_object_foreach (in->records, id, rec) {
-		if (!json_is_object(rec))
-			continue;
-		v = json_object_get(rec, "name");
-		n = occo_json_index_get(&in->by_name, json_string_value(v));
-		if (n) {
-			json_t *type = json_object_get(n, "type");
-
-			json_object_set(rec, "name", json_object_get(n, "name"));
-			if (json_equal(json_object_get(rec, "type"), type))
-				json_object_set(rec, "type", type);
-		}
-		v = json_object_get(rec, "state");
-		if (json_is_string(v))
-			json_object_set_new(rec, "state",
-					    occo_json_sharer_put(in->sh, json_incref(v)));
-	}
-}
-
 int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib_batch *batch,
 		     const struct occo_config *cfg, const struct iproc_opts *opts, json_t *desc,
-		     json_t *records, json_t *defs, struct iproc_infra **out, struct occo_err *err)
+		     struct ib_records *records, json_t *defs, struct iproc_infra **out,
+		     struct occo_err *err)
 {
 	struct iproc_infra *in;
 	const char *id = json_string_value(json_object_get(desc, "infra_id"));
 
-	if (!id || !json_is_object(records)) {
+	if (!id) {
 		json_decref(desc);
-		json_decref(records);
+		ib_records_free(records);
 		json_decref(defs);
 		return occo_err_set(err, OCCO_EINVAL, "the static description has no infra_id");
 	}
@@ -381,12 +352,10 @@ int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib
 	in->o.create_timeout_ms = opts && opts->create_timeout_ms ? opts->create_timeout_ms
 								  : DEFAULT_CREATE_TIMEOUT_MS;
 	in->desc = desc;
-	in->records = records;
+	in->records = records ? records : ib_records_new();
 	in->defs = defs ? defs : json_object();
 	in->infra_id = id;
 	occo_json_index_init(&in->by_name, json_object_get(desc, "nodes"), "name");
-	in->sh = occo_json_sharer_new();
-	share_records(in);
 	in->refs = 2; /* the owner's and the timer's */
 	uv_timer_init(loop, &in->poll);
 	in->poll.data = in;
@@ -422,7 +391,7 @@ void iproc_infra_set_health(struct iproc_infra *in, struct hc *hc, json_t *healt
 		json_decref(health);
 }
 
-const json_t *iproc_infra_records(const struct iproc_infra *in)
+const struct ib_records *iproc_infra_records(const struct iproc_infra *in)
 {
 	return in->records;
 }
@@ -433,7 +402,7 @@ const char *iproc_infra_id(const struct iproc_infra *in)
 }
 
 /* The cloud's view of a record (borrowing from it). */
-static void node_of(struct iproc_infra *in, const char *node_id, const json_t *rec,
+static void node_of(struct iproc_infra *in, const char *node_id, const struct ib_record *rec,
 		    struct iproc_node *node, struct occo_err *err)
 {
 	const json_t *auth = NULL;
@@ -441,10 +410,12 @@ static void node_of(struct iproc_infra *in, const char *node_id, const json_t *r
 	memset(node, 0, sizeof(*node));
 	node->infra_id = in->infra_id;
 	node->node_id = node_id;
-	node->name = json_string_value(json_object_get(rec, "name"));
-	node->token = json_string_value(json_object_get(rec, "token"));
-	node->resource = json_object_get(rec, "resource");
-	node->instance_id = json_string_value(json_object_get(rec, "instance_id"));
+	if (rec) {
+		node->name = rec->name;
+		node->token = rec->token;
+		node->resource = rec->resource;
+		node->instance_id = rec->instance_id;
+	}
 	if (in->cfg && occo_config_auth_select(in->cfg, "resource", node->resource, &auth, err) < 0)
 		auth = NULL;
 	node->auth = auth;
@@ -462,34 +433,40 @@ struct poll_list {
 
 /* ---- health ---- */
 
-/* What the checker needs of a record (borrowed from it and the description). */
-static void target_of(struct iproc_infra *in, const char *node_id, const json_t *rec,
-		      struct hc_target *t)
+/*
+ * What the checker needs of a record (borrowed from it and the description). The record as
+ * JSON is built only for a section with templates that may read it (urls, mysqldbs); the
+ * caller lets it go (json_decref) after hc_check().
+ */
+static json_t *target_of(struct iproc_infra *in, const char *node_id, const struct ib_record *rec,
+			 struct hc_target *t)
 {
-	const json_t *node =
-		occo_json_index_get(&in->by_name, json_string_value(json_object_get(rec, "name")));
+	const json_t *node = occo_json_index_get(&in->by_name, rec->name);
+	json_t *data = NULL;
 
-	t->section = json_object_get(rec, "health_check");
-	t->address = json_string_value(json_array_get(json_object_get(rec, "addresses"), 0));
+	t->section = rec->health_check;
+	t->address = json_string_value(json_array_get(rec->addresses, 0));
 	t->node_id = node_id;
 	t->variables = json_object_get(node, "variables");
-	t->instance_data = rec;
+	if (json_object_get(t->section, "urls") || json_object_get(t->section, "mysqldbs"))
+		data = ib_record_to_json(rec);
+	t->instance_data = data;
+	return data;
 }
 
 /*
  * Track a result (OCCOPUS.md 6.1): a failing node's first failure and count go to the health
  * hash, through the write batch so that they survive a restart; a passing one is taken out.
  */
-static enum hc_state health_apply(struct iproc_infra *in, const char *node_id, const json_t *rec,
-				  const struct hc_result *res)
+static enum hc_state health_apply(struct iproc_infra *in, const char *node_id,
+				  const struct ib_record *rec, const struct hc_result *res)
 {
 	json_t *stored = json_object_get(in->health, node_id), *v;
 	struct hc_track t;
 	enum hc_state st;
 
 	hc_track_from_json(stored, &t);
-	st = hc_track_apply(&t, res->ok, occo_clock_wall_ms(),
-			    hc_timeout_ms(json_object_get(rec, "health_check")));
+	st = hc_track_apply(&t, res->ok, occo_clock_wall_ms(), hc_timeout_ms(rec->health_check));
 	if (res->ok) {
 		if (stored) {
 			json_object_del(in->health, node_id);
@@ -512,15 +489,15 @@ static enum hc_state health_apply(struct iproc_infra *in, const char *node_id, c
 static void health_failed(struct iproc_infra *in, const char *node_id, const char *msg,
 			  struct occo_err *err)
 {
-	json_t *rec = record_of(in, node_id);
-	const char *name = json_string_value(json_object_get(rec, "name"));
-	int again = json_is_true(json_object_get(rec, "health_failed"));
+	struct ib_record *rec = record_of(in, node_id);
+	const char *name = rec->name;
+	int again = rec->health_failed;
 
 	occo_err_set(err, OCCO_EREMOTE, "health check failing for more than %u s: %s",
-		     (unsigned)(hc_timeout_ms(json_object_get(rec, "health_check")) / 1000), msg);
+		     (unsigned)(hc_timeout_ms(rec->health_check) / 1000), msg);
 	set_state(in, rec, "failed");
-	json_object_set_new(rec, "health_failed", json_true());
-	json_object_set_new(rec, "error", json_string(err->msg));
+	rec->health_failed = 1;
+	ib_record_set_str(&rec->error, err->msg);
 	store(in, node_id, again ? NULL : "nodefailed", NULL, NULL);
 	if (!again)
 		OCCO_WARN("node failed its health check", OCCO_KV("infra", in->infra_id),
@@ -532,20 +509,20 @@ static void health_failed(struct iproc_infra *in, const char *node_id, const cha
 /* The instance is ready: done. */
 static void mark_ready(struct op *op)
 {
-	json_t *rec = record_of(op->in, op->node_id);
+	struct ib_record *rec = record_of(op->in, op->node_id);
 
 	set_state(op->in, rec, "ready");
-	json_object_set_new(rec, "ready_at", json_integer((json_int_t)occo_clock_wall_ms()));
+	rec->ready_at = (int64_t)occo_clock_wall_ms();
 	store(op->in, op->node_id, "nodecreated", NULL, NULL);
 	op_finish(op, NULL);
 }
 
 static void fail_op(struct op *op, const struct occo_err *err)
 {
-	json_t *rec = record_of(op->in, op->node_id);
+	struct ib_record *rec = record_of(op->in, op->node_id);
 
 	set_state(op->in, rec, "failed");
-	json_object_set_new(rec, "error", json_string(err->msg));
+	ib_record_set_str(&rec->error, err->msg);
 	store(op->in, op->node_id, "nodefailed", NULL, NULL);
 	op_finish(op, err);
 }
@@ -584,15 +561,19 @@ static void check_health(struct op *op)
 	struct iproc_infra *in = op->in;
 	struct hc_target t;
 	struct occo_err err;
+	json_t *data;
+	int rc;
 
 	if (!in->hc) {
 		mark_ready(op);
 		return;
 	}
 	op->waiting = 0;
-	target_of(in, op->node_id, record_of(in, op->node_id), &t);
+	data = target_of(in, op->node_id, record_of(in, op->node_id), &t);
 	op->refs++;
-	if (hc_check(in->hc, &t, op_checked, op, &err) < 0) {
+	rc = hc_check(in->hc, &t, op_checked, op, &err);
+	json_decref(data);
+	if (rc < 0) {
 		op->refs--;
 		occo_err_prefix(&err, "node '%s': health check", op->name);
 		fail_op(op, &err);
@@ -659,7 +640,7 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 	index_build(&idx, v, n);
 	for (op = in->ops; op; op = next) {
 		const struct iproc_seen *found;
-		json_t *rec;
+		struct ib_record *rec;
 		struct occo_err err;
 
 		next = op->next;
@@ -668,30 +649,28 @@ static void apply_poll(struct iproc_infra *in, const char *endpoint, const struc
 		rec = record_of(in, op->node_id);
 		found = lookup(&idx, op->token);
 		if (found && !strcmp(found->state, "ready")) {
-			json_object_set(rec, "addresses", (json_t *)found->addresses);
+			ib_record_set_json(&rec->addresses, found->addresses);
 			if (found->private_address)
-				json_object_set_new(rec, "private_address",
-						    json_string(found->private_address));
+				ib_record_set_str(&rec->private_address, found->private_address);
 			if (found->published)
-				json_object_set(rec, "published", (json_t *)found->published);
+				ib_record_set_json(&rec->published, found->published);
 			view_changed(in);
 			running(op);
 		} else if (found &&
 			   (!strcmp(found->state, "failed") || !strcmp(found->state, "shutdown"))) {
 			set_state(in, rec, found->state);
 			occo_err_set(&err, OCCO_EREMOTE, "node '%s': instance %s is %s%s%s",
-				     op->name,
-				     json_string_value(json_object_get(rec, "instance_id")),
+				     op->name, rec->instance_id ? rec->instance_id : "?",
 				     found->state, found->message ? ": " : "",
 				     found->message ? found->message : "");
-			json_object_set_new(rec, "error", json_string(err.msg));
+			ib_record_set_str(&rec->error, err.msg);
 			store(in, op->node_id, "nodefailed", NULL, NULL);
 			op_finish(op, &err);
 		} else if (now >= op->deadline) {
 			set_state(in, rec, "failed");
 			occo_err_set(&err, OCCO_ETIMEDOUT, "node '%s': not ready after %u s",
 				     op->name, (unsigned)(op->timeout_ms / 1000));
-			json_object_set_new(rec, "error", json_string(err.msg));
+			ib_record_set_str(&rec->error, err.msg);
 			store(in, op->node_id, "nodefailed", NULL, NULL);
 			op_finish(op, &err);
 		}
@@ -799,7 +778,7 @@ static void created(const char *instance_id, const struct occo_err *err, void *u
 {
 	struct op *op = ud;
 	struct iproc_infra *in = op->in;
-	json_t *rec;
+	struct ib_record *rec;
 
 	if (op->done || in->closed) {
 		op_unref(op);
@@ -808,11 +787,11 @@ static void created(const char *instance_id, const struct occo_err *err, void *u
 	rec = record_of(in, op->node_id);
 	if (err) {
 		set_state(in, rec, "failed");
-		json_object_set_new(rec, "error", json_string(err->msg));
+		ib_record_set_str(&rec->error, err->msg);
 		store(in, op->node_id, "nodefailed", NULL, NULL);
 		op_finish(op, err);
 	} else {
-		json_object_set_new(rec, "instance_id", json_string(instance_id));
+		ib_record_set_str(&rec->instance_id, instance_id);
 		set_state(in, rec, "pending");
 		store(in, op->node_id, NULL, NULL, NULL);
 		op->waiting = 1;
@@ -838,7 +817,7 @@ static void record_stored(const struct occo_err *err, void *ud)
 	if (err) {
 		occo_err_copy(&e, err);
 		occo_err_prefix(&e, "node '%s': cannot store its record", op->name);
-		json_object_del(in->records, op->node_id);
+		ib_records_del(in->records, op->node_id);
 		op_finish(op, &e);
 		op_unref(op);
 		return;
@@ -861,7 +840,7 @@ int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb
 	const json_t *node = occo_json_index_get(&in->by_name, name);
 	const char *type;
 	struct op *op;
-	json_t *rec;
+	struct ib_record *rec;
 	int rc;
 
 	if (in->closed)
@@ -892,17 +871,16 @@ int iproc_create_node(struct iproc_infra *in, const char *name, iproc_node_fn cb
 							   : in->o.create_timeout_ms;
 	}
 	op->deadline = occo_clock_now_ms() + op->timeout_ms;
-	rec = json_pack("{s:s,s:O,s:O,s:I,s:O,s:s,s:n,s:[],s:o,s:I}", "node_id", op->node_id,
-			"name", json_object_get(node, "name"), "type",
-			json_object_get(node, "type"), "def_index", (json_int_t)op->res.def_index,
-			"resource", op->res.resource, "token", op->token, "instance_id",
-			"addresses", "state", occo_json_sharer_put(in->sh, json_string("creating")),
-			"created_at", (json_int_t)occo_clock_wall_ms());
-	if (op->res.config_management)
-		json_object_set(rec, "config_management", op->res.config_management);
-	if (op->res.health_check)
-		json_object_set(rec, "health_check", op->res.health_check);
-	json_object_set_new(in->records, op->node_id, rec);
+	rec = ib_records_add(in->records, op->node_id);
+	rec->name = ib_records_intern(in->records, name);
+	rec->type = ib_records_intern(in->records, type);
+	rec->def_index = (int)op->res.def_index;
+	ib_record_set_json(&rec->resource, op->res.resource);
+	ib_record_set_str(&rec->token, op->token);
+	set_state(in, rec, "creating");
+	rec->created_at = (int64_t)occo_clock_wall_ms();
+	ib_record_set_json(&rec->config_management, op->res.config_management);
+	ib_record_set_json(&rec->health_check, op->res.health_check);
 	OCCO_DEBUG("creating node", OCCO_KV("infra", in->infra_id), OCCO_KV("node", name),
 		   OCCO_KV("node_id", op->node_id));
 	op->refs++;
@@ -942,7 +920,7 @@ static void dropped(const struct occo_err *err, void *ud)
 		return;
 	}
 	data = json_pack("{s:s,s:s?}", "node_id", op->node_id, "node_name", op->name);
-	json_object_del(in->records, op->node_id);
+	ib_records_del(in->records, op->node_id);
 	view_changed(in);
 	json_object_del(in->health, op->node_id);
 	ib_batch_health_del(in->batch, in->infra_id, op->node_id, NULL, NULL, NULL);
@@ -957,7 +935,7 @@ static void dropped(const struct occo_err *err, void *ud)
 int iproc_drop_node(struct iproc_infra *in, const char *node_id, iproc_node_fn cb, void *ud,
 		    struct occo_err *err)
 {
-	json_t *rec = record_of(in, node_id);
+	struct ib_record *rec = record_of(in, node_id);
 	struct iproc_node node;
 	struct op *op;
 	int rc;
@@ -969,7 +947,7 @@ int iproc_drop_node(struct iproc_infra *in, const char *node_id, iproc_node_fn c
 				    node_id, in->infra_id);
 	op = op_new(in, OP_DROP, cb, ud);
 	snprintf(op->node_id, sizeof(op->node_id), "%s", node_id);
-	op->name = occo_strdup(json_string_value(json_object_get(rec, "name")) ?: "?");
+	op->name = occo_strdup(rec->name ? rec->name : "?");
 	set_state(in, rec, "dropping");
 	store(in, node_id, "nodedropping", NULL, NULL);
 	node_of(in, op->node_id, rec, &node, err);
@@ -1011,37 +989,35 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 	index_build(&idx, v, n);
 	json_array_foreach (ids, k, idv) {
 		const char *node_id = json_string_value(idv);
-		json_t *rec = record_of(in, node_id);
-		const char *iid = json_string_value(json_object_get(rec, "instance_id"));
-		const char *token = json_string_value(json_object_get(rec, "token"));
-		char old[32] = "";
-		const struct iproc_seen *found = lookup(&idx, iid);
+		struct ib_record *rec = record_of(in, node_id);
+		const char *old, *iid;
+		const struct iproc_seen *found;
 
-		if (!found)
-			found = lookup(&idx, token);
 		if (!rec)
 			continue;
-		snprintf(old, sizeof(old), "%s",
-			 json_string_value(json_object_get(rec, "state")) ?: "");
+		iid = rec->instance_id;
+		found = lookup(&idx, iid);
+		if (!found)
+			found = lookup(&idx, rec->token);
+		old = state_of(rec); /* interned: stays valid */
 		if (!strcmp(old, "dropping"))
 			continue;
 		if (found) {
 			if (!iid) /* a crash came between the cloud's create and our record */
-				json_object_set_new(rec, "instance_id",
-						    json_string(found->instance_id));
-			json_object_set(rec, "addresses", (json_t *)found->addresses);
+				ib_record_set_str(&rec->instance_id, found->instance_id);
+			ib_record_set_json(&rec->addresses, found->addresses);
 			if (found->published)
-				json_object_set(rec, "published", (json_t *)found->published);
+				ib_record_set_json(&rec->published, found->published);
 			if (strcmp(found->state, "unknown"))
 				set_state(in, rec, found->state);
 			/* running: its health check says again whether it failed (refresh_health) */
 			if (strcmp(found->state, "ready") && strcmp(found->state, "unknown"))
-				json_object_del(rec, "health_failed");
+				rec->health_failed = 0;
 		} else if (iid) {
 			set_state(in, rec, "shutdown"); /* the cloud no longer has it */
-			json_object_del(rec, "health_failed");
+			rec->health_failed = 0;
 		}
-		if (strcmp(old, json_string_value(json_object_get(rec, "state"))) || !iid)
+		if (strcmp(old, state_of(rec)) || !iid)
 			store(in, node_id, NULL, NULL, NULL);
 	}
 	index_release(&idx);
@@ -1060,24 +1036,20 @@ static void refresh_checked(const struct hc_result *res, const struct occo_err *
 	struct refresh_check *rc = ud;
 	struct refresh *rf = rc->rf;
 	struct iproc_infra *in = rf->in;
-	json_t *rec = record_of(in, rc->node_id);
+	struct ib_record *rec = in->closed ? NULL : record_of(in, rc->node_id);
 	struct occo_err e;
 	enum hc_state st;
 
-	if (!err && !in->closed && rec &&
-	    !strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "ready")) {
+	if (!err && rec && !strcmp(state_of(rec), "ready")) {
 		st = health_apply(in, rc->node_id, rec, res);
 		/* failing, not for long enough to be failed yet: what the enactor's guard counts
 		 * too (kept in memory, the health hash has the lasting account) */
-		if (st == HC_PENDING && !res->ok)
-			json_object_set_new(rec, "health_failing", json_true());
-		else
-			json_object_del(rec, "health_failing");
+		rec->health_failing = st == HC_PENDING && !res->ok;
 		if (st == HC_FAILED) {
 			health_failed(in, rc->node_id, res->message, &e);
-		} else if (st == HC_READY && json_object_get(rec, "health_failed")) {
-			json_object_del(rec, "health_failed");
-			json_object_del(rec, "error");
+		} else if (st == HC_READY && rec->health_failed) {
+			rec->health_failed = 0;
+			ib_record_set_str(&rec->error, NULL);
 			store(in, rc->node_id, NULL, NULL, NULL);
 		}
 	}
@@ -1091,24 +1063,28 @@ static void refresh_checked(const struct hc_result *res, const struct occo_err *
 static void refresh_health(struct refresh *rf)
 {
 	struct iproc_infra *in = rf->in;
-	const char *id;
-	json_t *rec;
+	struct ib_record *rec;
 
 	rf->checked = 1;
 	rf->out = 1;
-	json_object_foreach (in->records, id, rec) {
+	ib_records_foreach(in->records, rec)
+	{
 		struct refresh_check *rc;
 		struct hc_target t;
 		struct occo_err err;
+		json_t *data;
+		int failed;
 
-		if (strcmp(json_string_value(json_object_get(rec, "state")) ?: "", "ready"))
+		if (strcmp(state_of(rec), "ready"))
 			continue;
 		rc = occo_calloc(1, sizeof(*rc));
 		rc->rf = rf;
-		rc->node_id = occo_strdup(id);
-		target_of(in, id, rec, &t);
+		rc->node_id = occo_strdup(rec->node_id);
+		data = target_of(in, rec->node_id, rec, &t);
 		rf->out++;
-		if (hc_check(in->hc, &t, refresh_checked, rc, &err) < 0) {
+		failed = hc_check(in->hc, &t, refresh_checked, rc, &err) < 0;
+		json_decref(data);
+		if (failed) {
 			rf->out--;
 			free(rc->node_id);
 			free(rc);
@@ -1160,23 +1136,24 @@ static void refresh_idle(uv_timer_t *t)
 
 int iproc_refresh(struct iproc_infra *in, iproc_done_fn cb, void *ud, struct occo_err *err)
 {
-	json_t *groups = json_object(), *rec, *ids;
+	json_t *groups = json_object(), *ids;
+	struct ib_record *rec;
 	struct refresh *rf;
-	const char *id, *ep;
+	const char *ep;
 	int rc = 0;
 
 	if (in->closed)
 		return occo_err_set(err, OCCO_ESTATE, "the infrastructure is closed");
-	json_object_foreach (in->records, id, rec) {
-		char *key =
-			in->cloud->endpoint_key(in->cloud->impl, json_object_get(rec, "resource"));
+	ib_records_foreach(in->records, rec)
+	{
+		char *key = in->cloud->endpoint_key(in->cloud->impl, rec->resource);
 
 		ids = json_object_get(groups, key);
 		if (!ids) {
 			ids = json_array();
 			json_object_set_new(groups, key, ids);
 		}
-		json_array_append_new(ids, json_string(id));
+		json_array_append_new(ids, json_string(rec->node_id));
 		free(key);
 	}
 	rf = occo_calloc(1, sizeof(*rf));

@@ -24,7 +24,7 @@ static const char diamond[] =
 
 struct fake {
 	uv_loop_t *loop;
-	json_t *records;
+	struct ib_records *records;
 	const char *fail_name; /* creations of this node fail */
 	int refresh_fails;
 	int seq; /* creations started */
@@ -39,6 +39,15 @@ struct call {
 	void *cb, *ud;
 };
 
+static void put_record(struct fake *f, const char *node_id, const char *name, const char *state)
+{
+	struct ib_record *rec = ib_records_add(f->records, node_id);
+
+	rec->name = ib_records_intern(f->records, name);
+	rec->state = ib_records_intern(f->records, state);
+	rec->created_at = f->seq;
+}
+
 static void answer(uv_timer_t *t)
 {
 	struct call *c = t->data;
@@ -48,21 +57,17 @@ static void answer(uv_timer_t *t)
 	if (c->kind == 0) {
 		f->creates_in_flight--;
 		if (f->fail_name && !strcmp(c->name, f->fail_name)) {
-			json_object_set_new(f->records, c->node_id,
-					    json_pack("{s:s,s:s,s:I}", "name", c->name, "state",
-						      "failed", "created_at", (json_int_t)f->seq));
+			put_record(f, c->node_id, c->name, "failed");
 			occo_err_set(&err, OCCO_EREMOTE, "node '%s': instance is failed: no luck",
 				     c->name);
 			((enact_node_fn)c->cb)(c->node_id, &err, c->ud);
 		} else {
-			json_object_set_new(f->records, c->node_id,
-					    json_pack("{s:s,s:s,s:I}", "name", c->name, "state",
-						      "ready", "created_at", (json_int_t)f->seq));
+			put_record(f, c->node_id, c->name, "ready");
 			json_array_append_new(f->log, json_sprintf("ready %s", c->name));
 			((enact_node_fn)c->cb)(c->node_id, NULL, c->ud);
 		}
 	} else if (c->kind == 1) {
-		json_object_del(f->records, c->node_id);
+		ib_records_del(f->records, c->node_id);
 		json_array_append_new(f->log, json_sprintf("drop %s", c->node_id));
 		((enact_node_fn)c->cb)(c->node_id, NULL, c->ud);
 	} else {
@@ -118,7 +123,7 @@ static int f_drop(void *impl, const char *node_id, enact_node_fn cb, void *ud, s
 	return 0;
 }
 
-static const json_t *f_records(void *impl)
+static const struct ib_records *f_records(void *impl)
 {
 	return ((struct fake *)impl)->records;
 }
@@ -150,7 +155,7 @@ static int setup(void **state)
 	assert_int_equal(occo_redis_open(&f->loop, &o, &f->r, NULL), 0);
 	assert_int_equal(ib_batch_open(f->r, "t", NULL, &f->batch, NULL), 0);
 	f->fake.loop = &f->loop;
-	f->fake.records = json_object();
+	f->fake.records = ib_records_new();
 	f->fake.log = json_array();
 	f->ops = (struct enact_ops){ &f->fake, f_refresh, f_create, f_drop, f_records };
 	f->desc = json_loads(diamond, 0, NULL);
@@ -166,7 +171,7 @@ static int teardown(void **state)
 	occo_redis_close(f->r, NULL, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
-	json_decref(f->fake.records);
+	ib_records_free(f->fake.records);
 	json_decref(f->fake.log);
 	json_decref(f->desc);
 	occo_test_redis_stop(&f->redis);
@@ -230,7 +235,7 @@ static void test_enact_pass__build_levels_behind_a_barrier(void **state)
 	assert_false(f->has_err);
 	assert_int_equal(f->created, 5);
 	assert_int_equal(f->levels_done, 2);
-	assert_int_equal(json_object_size(f->fake.records), 5);
+	assert_int_equal(ib_records_count(f->fake.records), 5);
 	ready_a = last(f->fake.log, "ready A");
 	/* no creation of level 1 starts before every instance of level 0 is ready */
 	assert_true(last(f->fake.log, "ready D") < first(f->fake.log, "create B"));
@@ -248,8 +253,7 @@ static void test_enact_pass__build_levels_behind_a_barrier(void **state)
 static void test_enact_pass__build_partial_failure_keeps_the_rest(void **state)
 {
 	struct fx *f = *state;
-	const char *id;
-	json_t *rec;
+	const struct ib_record *rec;
 
 	f->fake.fail_name = "C";
 	run_pass(f, ENACT_BUILD, NULL);
@@ -259,9 +263,8 @@ static void test_enact_pass__build_partial_failure_keeps_the_rest(void **state)
 					   "failed: no luck"));
 	assert_int_equal(f->created, 3); /* A, D, B */
 	/* the failed instances were dropped; the others are kept */
-	json_object_foreach (f->fake.records, id, rec)
-		assert_string_not_equal(json_string_value(json_object_get(rec, "name")), "C");
-	assert_int_equal(json_object_size(f->fake.records), 3);
+	ib_records_foreach(f->fake.records, rec) assert_string_not_equal(rec->name, "C");
+	assert_int_equal(ib_records_count(f->fake.records), 3);
 }
 
 static void test_enact_pass__failed_level_stops_later_levels(void **state)
@@ -278,7 +281,7 @@ static void test_enact_pass__failed_level_stops_later_levels(void **state)
 	run_pass(f, ENACT_MAINTAIN, NULL);
 	assert_false(f->has_err);
 	assert_int_equal(f->dropped, 1);
-	assert_int_equal(json_object_size(f->fake.records), 5);
+	assert_int_equal(ib_records_count(f->fake.records), 5);
 }
 
 static void test_enact_pass__scaling_requests_are_consumed(void **state)

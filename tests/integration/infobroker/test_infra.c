@@ -359,6 +359,7 @@ static void test_ib_snapshot_load__after_batched_writes(void **state)
 	json_t *r2 =
 		json_pack("{s:s, s:s, s:n}", "node_id", "n2", "state", "creating", "instance_id");
 	json_t *h = json_pack("{s:I, s:i}", "first_fail_ms", (json_int_t)5, "fails", 1);
+	const struct ib_record *rec;
 	struct ib_snapshot *s;
 	struct got g;
 
@@ -373,9 +374,16 @@ static void test_ib_snapshot_load__after_batched_writes(void **state)
 	assert_non_null(s);
 	assert_string_equal(s->infra_id, "a1");
 	assert_string_equal(json_string_value(json_object_get(s->desc, "name")), "demo");
-	assert_int_equal(json_object_size(s->nodes), 2);
-	assert_true(json_equal(json_object_get(s->nodes, "n1"), r1));
-	assert_true(json_equal(json_object_get(s->nodes, "n2"), r2));
+	assert_int_equal(ib_records_count(s->records), 2);
+	rec = ib_records_get(s->records, "n1");
+	assert_non_null(rec);
+	assert_string_equal(rec->state, "ready");
+	assert_true(json_equal(rec->addresses, json_object_get(r1, "addresses")));
+	assert_null(rec->instance_id);
+	rec = ib_records_get(s->records, "n2");
+	assert_non_null(rec);
+	assert_string_equal(rec->state, "creating");
+	assert_int_equal(json_array_size(rec->addresses), 0);
 	assert_true(json_equal(json_object_get(s->health, "n1"), h));
 	assert_int_equal(json_object_size(s->scaling), 1);
 	assert_string_equal(json_string_value(json_object_get(s->scaling, "node-count-worker")),
@@ -395,7 +403,7 @@ static void test_ib_snapshot_load__empty_parts(void **state)
 	add(f, "a1");
 	s = snapshot(f, "a1", &g);
 	assert_non_null(s);
-	assert_true(json_is_object(s->nodes) && json_object_size(s->nodes) == 0);
+	assert_true(s->records && ib_records_count(s->records) == 0);
 	assert_true(json_is_object(s->scaling) && json_object_size(s->scaling) == 0);
 	assert_true(json_is_object(s->health) && json_object_size(s->health) == 0);
 	ib_snapshot_free(s);

@@ -121,7 +121,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void open_infra(struct fx *f, json_t *records, json_t *health)
+static void open_infra(struct fx *f, struct ib_records *records, json_t *health)
 {
 	struct iproc_opts o = { .poll_ms = 20, .create_timeout_ms = 600000 };
 	json_t *desc =
@@ -185,8 +185,9 @@ static json_t *stored(struct fx *f, const char *what, const char *node_id)
 
 static const char *state_of(struct fx *f, const char *node_id)
 {
-	return json_string_value(
-		json_object_get(json_object_get(iproc_infra_records(f->in), node_id), "state"));
+	const struct ib_record *rec = ib_records_get(iproc_infra_records(f->in), node_id);
+
+	return rec ? rec->state : NULL;
 }
 
 /* Create `web` (instance n); returns once the create answered. */
@@ -204,15 +205,14 @@ static void test_create__ready_once_the_check_passes(void **state)
 	json_t *h;
 	int i;
 
-	open_infra(f, json_object(), NULL);
+	open_infra(f, NULL, NULL);
 	assert_int_equal(iproc_create_node(f->in, "web", node_done, f, NULL), 0);
 	/* nothing listens yet: the instance waits (the clock stands still, so no timeout) */
 	for (i = 0; i < 2000 && !(h = stored(f, "health", f->node_id)); i++) {
-		const char *id;
-		json_t *rec;
+		const struct ib_record *rec;
 
-		json_object_foreach ((json_t *)iproc_infra_records(f->in), id, rec)
-			snprintf(f->node_id, sizeof(f->node_id), "%s", id);
+		ib_records_foreach(iproc_infra_records(f->in), rec)
+			snprintf(f->node_id, sizeof(f->node_id), "%s", rec->node_id);
 		uv_run(&f->loop, UV_RUN_ONCE);
 	}
 	assert_non_null(h);
@@ -237,14 +237,13 @@ static void test_create__fails_when_failing_past_its_timeout(void **state)
 	char want[128];
 	int i;
 
-	open_infra(f, json_object(), NULL);
+	open_infra(f, NULL, NULL);
 	assert_int_equal(iproc_create_node(f->in, "web", node_done, f, NULL), 0);
 	for (i = 0; i < 2000 && !h; i++) {
-		const char *id;
-		json_t *r;
+		const struct ib_record *r;
 
-		json_object_foreach ((json_t *)iproc_infra_records(f->in), id, r)
-			h = stored(f, "health", id);
+		ib_records_foreach(iproc_infra_records(f->in), r) h =
+			stored(f, "health", r->node_id);
 		uv_run(&f->loop, UV_RUN_ONCE);
 	}
 	assert_non_null(h);
@@ -271,7 +270,7 @@ static void test_refresh__tracks_fails_and_recovers(void **state)
 
 	serve(f, 1, 1);
 	serve(f, 2, 1);
-	open_infra(f, json_object(), NULL);
+	open_infra(f, NULL, NULL);
 	create(f);
 	snprintf(a, sizeof(a), "%s", f->node_id);
 	create(f);
@@ -350,7 +349,7 @@ static void test_refresh__failing_period_survives_a_restart(void **state)
 	char a[64];
 
 	serve(f, 1, 1);
-	open_infra(f, json_object(), NULL);
+	open_infra(f, NULL, NULL);
 	create(f);
 	snprintf(a, sizeof(a), "%s", f->node_id);
 	serve(f, 1, 0);
@@ -361,7 +360,14 @@ static void test_refresh__failing_period_survives_a_restart(void **state)
 
 	/* another process takes over later: its first check finds the period long over */
 	occo_clock_fake_advance(5000);
-	open_infra(f, hash_of(f, "nodes"), hash_of(f, "health"));
+	{ /* the records as the engine reads them back */
+		struct ib_records *recs = ib_records_new();
+		json_t *stored_recs = hash_of(f, "nodes");
+
+		assert_int_equal(ib_records_load_json(recs, stored_recs, NULL), 0);
+		json_decref(stored_recs);
+		open_infra(f, recs, hash_of(f, "health"));
+	}
 	refresh(f);
 	assert_string_equal(state_of(f, a), "failed");
 }

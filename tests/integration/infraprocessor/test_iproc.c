@@ -84,12 +84,27 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The records as stored ({node_id: record}, taken), read into a set. */
+static struct ib_records *records_of(json_t *stored)
+{
+	struct ib_records *s = ib_records_new();
+
+	assert_int_equal(ib_records_load_json(s, stored, NULL), 0);
+	json_decref(stored);
+	return s;
+}
+
+static const struct ib_record *record(struct fx *f, const char *node_id)
+{
+	return ib_records_get(iproc_infra_records(f->in), node_id);
+}
+
 static void open_infra(struct fx *f, json_t *records, unsigned poll_ms, unsigned timeout_ms)
 {
 	struct iproc_opts o = { .poll_ms = poll_ms, .create_timeout_ms = timeout_ms };
 
 	assert_int_equal(iproc_infra_open(&f->loop, &f->cloud, f->batch, NULL, &o,
-					  json_loads(desc_text, 0, NULL), records,
+					  json_loads(desc_text, 0, NULL), records_of(records),
 					  json_loads(defs_text, 0, NULL), &f->in, NULL),
 			 0);
 }
@@ -141,7 +156,8 @@ static void test_iproc_create_node__records_first_then_ready(void **state)
 {
 	struct fx *f = *state;
 	char db_id[64];
-	json_t *rec;
+	const struct ib_record *rec;
+	json_t *stored_rec;
 
 	open_infra(f, json_object(), 20, 10000);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
@@ -150,22 +166,20 @@ static void test_iproc_create_node__records_first_then_ready(void **state)
 	assert_false(f->failed);
 	assert_int_equal(f->fake.stored_before_create, 1);
 	snprintf(db_id, sizeof(db_id), "%s", f->node_id);
-	rec = json_object_get(iproc_infra_records(f->in), db_id);
-	assert_string_equal(json_string_value(json_object_get(rec, "state")), "ready");
+	rec = record(f, db_id);
+	assert_string_equal(rec->state, "ready");
 	{
 		char *token = occo_asprintf("occo-%s", db_id);
 
-		assert_string_equal(json_string_value(json_object_get(rec, "token")), token);
+		assert_string_equal(rec->token, token);
 		free(token);
 	}
 	/* the second level's template sees the first level's address */
 	assert_int_equal(iproc_create_node(f->in, "web", node_done, f, NULL), 0);
 	run_until(f, 2);
 	assert_false(f->failed);
-	rec = json_object_get(iproc_infra_records(f->in), f->node_id);
-	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(rec, "resource"), "db")),
-		"10.9.0.1:80");
+	rec = record(f, f->node_id);
+	assert_string_equal(json_string_value(json_object_get(rec->resource, "db")), "10.9.0.1:80");
 	/* what Redis holds is what memory holds, once the batch is flushed */
 	ib_batch_flush(f->batch);
 	{ /* a PING behind the flushed writes on their connection: answered once they are done */
@@ -174,11 +188,17 @@ static void test_iproc_create_node__records_first_then_ready(void **state)
 		assert_int_equal(occo_redis_command_wait(f->r, &ping, NULL, "PING"), 0);
 		freeReplyObject(ping);
 	}
-	rec = stored(f, db_id);
-	assert_non_null(rec);
-	assert_string_equal(json_string_value(json_object_get(rec, "state")), "ready");
-	assert_string_equal(json_string_value(json_object_get(rec, "instance_id")), "i-1");
-	json_decref(rec);
+	stored_rec = stored(f, db_id);
+	assert_non_null(stored_rec);
+	assert_string_equal(json_string_value(json_object_get(stored_rec, "state")), "ready");
+	assert_string_equal(json_string_value(json_object_get(stored_rec, "instance_id")), "i-1");
+	{
+		json_t *mem = ib_record_to_json(record(f, db_id));
+
+		assert_true(json_equal(stored_rec, mem));
+		json_decref(mem);
+	}
+	json_decref(stored_rec);
 }
 
 static void test_iproc_create_node__failure_carries_the_cloud_message(void **state)
@@ -191,10 +211,7 @@ static void test_iproc_create_node__failure_carries_the_cloud_message(void **sta
 	run_until(f, 1);
 	assert_true(f->failed);
 	assert_non_null(strstr(f->err.msg, "node 'db': instance i-1 is failed: disk on fire"));
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_object_get(iproc_infra_records(f->in), f->node_id), "state")),
-		"failed");
+	assert_string_equal(record(f, f->node_id)->state, "failed");
 }
 
 static void test_iproc_create_node__deadline(void **state)
@@ -222,8 +239,7 @@ static void test_iproc_create_node__deadline_of_the_definition(void **state)
 	occo_clock_fake_set(1000000, 1700000000000ull);
 	f->fake.cloud.new_state = "pending";
 	assert_int_equal(iproc_infra_open(&f->loop, &f->cloud, f->batch, NULL, &o,
-					  json_loads(desc_text, 0, NULL), json_object(), defs,
-					  &f->in, NULL),
+					  json_loads(desc_text, 0, NULL), NULL, defs, &f->in, NULL),
 			 0);
 	assert_int_equal(iproc_create_node(f->in, "db", node_done, f, NULL), 0);
 	while (f->fake.cloud.lists < 3)
@@ -264,7 +280,7 @@ static void test_iproc_drop_node__removes_record_and_instance(void **state)
 	run_until(f, 2);
 	assert_false(f->failed);
 	assert_int_equal(json_object_size(f->fake.cloud.instances), 0);
-	assert_null(json_object_get(iproc_infra_records(f->in), f->node_id));
+	assert_null(record(f, f->node_id));
 	rec = stored(f, f->node_id);
 	assert_null(rec);
 }
@@ -299,14 +315,9 @@ static void test_iproc_refresh__adopts_and_notices_gone(void **state)
 	run_until(f, 1);
 	assert_false(f->failed);
 	assert_int_equal(f->fake.cloud.lists, 1); /* one list for the endpoint, not one per node */
-	recs = (json_t *)iproc_infra_records(f->in);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(recs, "a"), "state")),
-			    "shutdown");
-	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(recs, "b"), "instance_id")),
-		"i-77");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(recs, "b"), "state")),
-			    "ready");
+	assert_string_equal(record(f, "a")->state, "shutdown");
+	assert_string_equal(record(f, "b")->instance_id, "i-77");
+	assert_string_equal(record(f, "b")->state, "ready");
 }
 
 static void test_iproc_infra_close__cancels_once(void **state)

@@ -22,6 +22,28 @@ static json_t *rec(const char *name, const char *state, long long created)
 			 (json_int_t)created, "addresses", "10.0.0.1");
 }
 
+/*
+ * Plan with records given as they are stored ({node_id: record}), read into the set the engine
+ * holds them in; the set outlives the plan (its drops borrow node_ids) until the next call.
+ */
+static struct ib_records *held;
+
+static int plan(const json_t *desc, const json_t *nodes, const json_t *scaling,
+		const struct enact_plan_opts *o, struct enact_plan *p, struct occo_err *err)
+{
+	ib_records_free(held);
+	held = ib_records_new();
+	assert_int_equal(ib_records_load_json(held, nodes, NULL), 0);
+	return enact_plan_pass(desc, held, scaling, o, p, err);
+}
+
+static int free_held(void **state)
+{
+	ib_records_free(held);
+	held = NULL;
+	return 0;
+}
+
 /* "A:1 D:1": the creations of one level, in the trace format of Occopus's fixture. */
 static void level_text(const struct enact_level *l, char *buf, size_t n)
 {
@@ -39,7 +61,7 @@ static void test_enact_plan_pass__fresh_infrastructure_as_occopus_trace(void **s
 	struct enact_plan p;
 	char buf[128];
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_true(p.bootstrap);
 	assert_int_equal(p.ndrops, 0);
 	assert_int_equal(p.nlevels, 2);
@@ -62,7 +84,7 @@ static void test_enact_plan_pass__nothing_to_do(void **state)
 				  rec("C", "temp_failed", 2), "d1", rec("D", "ready", 1));
 	struct enact_plan p;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_false(p.bootstrap);
 	assert_int_equal(p.ndrops, 0);
 	assert_int_equal(p.ncreate, 0);
@@ -84,7 +106,7 @@ static void test_enact_plan_pass__upkeep_replaces_failed_and_shutdown(void **sta
 	size_t i;
 	int seen = 0;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 4);
 	for (i = 0; i < p.ndrops; i++) {
 		const char *id = p.drops[i].node_id;
@@ -122,7 +144,7 @@ static void test_enact_plan_pass__scaling_requests(void **state)
 	struct enact_plan p;
 	char buf[128];
 
-	assert_int_equal(enact_plan_pass(desc, nodes, scaling, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, scaling, NULL, &p, NULL), 0);
 	/* B: 1 + 2 = 3; A stays at its max 1 (warning); C would go below min 2 (warning) */
 	level_text(&p.levels[1], buf, sizeof(buf));
 	assert_string_equal(buf, "B:2");
@@ -136,7 +158,7 @@ static void test_enact_plan_pass__scaling_requests(void **state)
 	/* scaling C down to its minimum from 3: the youngest goes */
 	json_object_set_new(nodes, "c3", rec("C", "ready", 9));
 	scaling = json_pack("{s:s}", "node-destroy:C:1", "");
-	assert_int_equal(enact_plan_pass(desc, nodes, scaling, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, scaling, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 1);
 	assert_string_equal(p.drops[0].node_id, "c3");
 	assert_int_equal(p.drops[0].reason, ENACT_DROP_SCALING);
@@ -154,11 +176,11 @@ static void test_enact_plan_pass__malformed_description(void **state)
 	struct enact_plan p;
 	struct occo_err err;
 
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
 	assert_non_null(strstr(err.msg, "unknown node 'ghost'"));
 	json_decref(desc);
 	desc = json_object();
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, &err), -OCCO_EPROTO);
 	json_decref(desc);
 	json_decref(nodes);
 }
@@ -205,7 +227,7 @@ static void test_enact_plan_pass__guard(void **state)
 	struct enact_plan p;
 
 	/* one of five failed its health checks: replaced */
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(p.ndrops, 1);
 	assert_string_equal(p.drops[0].node_id, "w1");
 	assert_int_equal(p.drops[0].reason, ENACT_DROP_FAILED);
@@ -217,7 +239,7 @@ static void test_enact_plan_pass__guard(void **state)
 	json_object_set_new(nodes, "w2", health_failed(2));
 	json_object_set_new(nodes, "w3", health_failed(3));
 	json_object_set_new(nodes, "w5", rec("W", "failed", 5));
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(p.nhealth_failed, 3);
 	assert_int_equal(p.ninstances, 5);
 	assert_int_equal(json_array_size(p.suppressed), 3);
@@ -228,7 +250,7 @@ static void test_enact_plan_pass__guard(void **state)
 	enact_plan_release(&p);
 
 	/* a share of 0.8: three of five is not a partition, all four failed ones go */
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, &o, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, &o, &p, NULL), 0);
 	assert_int_equal(json_array_size(p.suppressed), 0);
 	assert_int_equal(p.ndrops, 4);
 	assert_int_equal(p.ncreate, 4);
@@ -243,14 +265,14 @@ static void test_enact_plan_pass__guard(void **state)
 	json_object_set_new(nodes, "w5", rec("W", "ready", 5));
 	json_object_set_new(json_object_get(nodes, "w2"), "health_failing", json_true());
 	json_object_set_new(json_object_get(nodes, "w3"), "health_failing", json_true());
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(p.nhealth_failed, 3);
 	assert_int_equal(json_array_size(p.suppressed), 1);
 	assert_int_equal(p.ndrops, 0);
 	enact_plan_release(&p);
 	/* one failing within its timeout besides the failed one: two of five, replaced */
 	json_object_del(json_object_get(nodes, "w3"), "health_failing");
-	assert_int_equal(enact_plan_pass(desc, nodes, NULL, NULL, &p, NULL), 0);
+	assert_int_equal(plan(desc, nodes, NULL, NULL, &p, NULL), 0);
 	assert_int_equal(json_array_size(p.suppressed), 0);
 	assert_int_equal(p.ndrops, 1);
 	assert_string_equal(p.drops[0].node_id, "w1");
@@ -270,5 +292,5 @@ int main(void)
 		cmocka_unit_test(test_enact_guard_trips__table),
 		cmocka_unit_test(test_enact_plan_pass__guard),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_held);
 }

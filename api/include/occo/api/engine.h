@@ -84,8 +84,11 @@ typedef void (*api_done_fn)(const struct occo_err *err, void *ud);
 int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct occo_err *err);
 
 /* Print the report of Occopus: "<node>:", "  <node_id>:", "    <address>" lines. */
-void api_infra_report(const json_t *desc, const json_t *records, FILE *f);
-/* The same as JSON: {"infra_id", "name", "nodes": {name: {node_id: {state, addresses}}}}. */
-json_t *api_infra_report_json(const json_t *desc, const json_t *records);
+void api_infra_report(const json_t *desc, const struct ib_records *records, FILE *f);
+/*
+ * The same as JSON: {"infra_id", "name", "nodes": {name: {node_id: {state, addresses}}}}.
+ * records NULL: none.
+ */
+json_t *api_infra_report_json(const json_t *desc, const struct ib_records *records);
 
 #endif

@@ -31,7 +31,7 @@ struct api_pass_info {
 	int busy; /* 1: another maintainer holds the lease (err says who); not a failure */
 	double seconds; /* from taking the lease to the end of the pass */
 	const json_t *desc; /* the static description, or NULL when none was loaded */
-	const json_t *records; /* the instance records after the pass, or NULL */
+	const struct ib_records *records; /* the instance records after the pass, or NULL */
 };
 
 /* Called after every turn; may call api_maintainer_remove/_close (not _free). */

@@ -36,7 +36,7 @@ struct enact_ops {
 		      struct occo_err *err);
 	int (*drop)(void *impl, const char *node_id, enact_node_fn cb, void *ud,
 		    struct occo_err *err);
-	const json_t *(*records)(void *impl);
+	const struct ib_records *(*records)(void *impl);
 };
 
 enum enact_mode {

@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "occo/infobroker/record.h"
 #include "occo/util/err.h"
 
 enum enact_drop_reason {
@@ -94,12 +95,12 @@ struct enact_plan {
 };
 
 /*
- * Plan one pass. `desc` is the static description, `nodes` the records {node_id: record}
- * (record: name, state, health_failed, created_at, addresses, ...), `scaling` the scaling hash
+ * Plan one pass. `desc` is the static description, `nodes` the instance records (record.h:
+ * name, state, health_failed, created_at, addresses, ...), `scaling` the scaling hash
  * (may be NULL), `opts` may be NULL. All are borrowed and must outlive the plan. Fails only on
  * malformed input (-OCCO_EPROTO).
  */
-int enact_plan_pass(const json_t *desc, const json_t *nodes, const json_t *scaling,
+int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const json_t *scaling,
 		    const struct enact_plan_opts *opts, struct enact_plan *out,
 		    struct occo_err *err);
 void enact_plan_release(struct enact_plan *plan);

@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "occo/infobroker/record.h"
 #include "occo/infobroker/store.h"
 #include "occo/util/err.h"
 #include "occo/util/redis.h"
@@ -87,6 +88,10 @@ void ib_batch_stats(const struct ib_batch *b, struct ib_batch_stats *out);
 int ib_batch_node_put(struct ib_batch *b, const char *infra_id, const char *node_id,
 		      const json_t *record, ib_done_fn cb, void *ud, struct occo_err *err);
 /* Delete the record of a node_id. */
+/* ib_batch_node_put() of an instance record held in memory (record.h), under its node_id. */
+int ib_batch_record_put(struct ib_batch *b, const char *infra_id, const struct ib_record *rec,
+			ib_done_fn cb, void *ud, struct occo_err *err);
+
 int ib_batch_node_del(struct ib_batch *b, const char *infra_id, const char *node_id, ib_done_fn cb,
 		      void *ud, struct occo_err *err);
 

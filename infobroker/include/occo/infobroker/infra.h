@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 
+#include "occo/infobroker/record.h"
 #include "occo/infobroker/store.h"
 #include "occo/util/err.h"
 #include "occo/util/redis.h"
@@ -85,7 +86,7 @@ int ib_infra_remove(struct occo_redis *r, const char *ns, const char *infra_id, 
 struct ib_snapshot {
 	char *infra_id;
 	json_t *desc; /* the static description (an object) */
-	json_t *nodes; /* {node_id: instance record} */
+	struct ib_records *records; /* the instance records (record.h) */
 	json_t *scaling; /* {field: "value"}: the scaling hash as it is */
 	json_t *health; /* {node_id: {first_fail_ms, fails}} */
 };

@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "occo/infobroker/record.h"
 #include "occo/util/err.h"
 
 struct hc;
@@ -112,13 +113,14 @@ struct iproc_infra;
 
 /*
  * Start working on an infrastructure. `desc` is its static description and `records` its
- * instance records {node_id: record} (both taken: the iproc_infra keeps them up to date and
- * releases them). `defs` is {type: [definitions]} for the types that may be created (taken).
+ * instance records (both taken: the iproc_infra keeps them up to date and releases them;
+ * records NULL: none yet). `defs` is {type: [definitions]} for the types that may be created (taken).
  * `cloud`, `batch` and `cfg` (auth_data) are borrowed and must outlive it.
  */
 int iproc_infra_open(uv_loop_t *loop, const struct iproc_cloud *cloud, struct ib_batch *batch,
 		     const struct occo_config *cfg, const struct iproc_opts *opts, json_t *desc,
-		     json_t *records, json_t *defs, struct iproc_infra **out, struct occo_err *err);
+		     struct ib_records *records, json_t *defs, struct iproc_infra **out,
+		     struct occo_err *err);
 
 /*
  * Ask `cm` (borrowed) whether an instance is configured once its cloud says it runs; without
@@ -138,7 +140,7 @@ void iproc_infra_set_health(struct iproc_infra *in, struct hc *hc, json_t *healt
 void iproc_infra_close(struct iproc_infra *in);
 
 /* The records as they are now (borrowed). */
-const json_t *iproc_infra_records(const struct iproc_infra *in);
+const struct ib_records *iproc_infra_records(const struct iproc_infra *in);
 const char *iproc_infra_id(const struct iproc_infra *in);
 
 typedef void (*iproc_done_fn)(const struct occo_err *err, void *ud);
