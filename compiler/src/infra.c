@@ -38,6 +38,7 @@ struct compiler {
 	size_t nedges;
 	json_t *by_name; /* node name -> index (an object used as a hash map) */
 	struct occo_json_sharer *sh; /* equal small values of the output are one (util/json.h) */
+	json_t *empty; /* the shared [] of the mappings between nodes that have none */
 	int nodes_ok; /* every node has a valid, unique name */
 };
 
@@ -473,13 +474,25 @@ static void compile_edges(struct compiler *c)
 	}
 }
 
-/* Each node's mappings: inbound by dependee, outbound by dependent (OCCOPUS.md 3.2). */
-static void add_mappings(json_t *node, const char *dir, const char *other, json_t *maps)
+/*
+ * Each node's mappings: inbound by dependee, outbound by dependent (OCCOPUS.md 3.2). Most
+ * edges carry none: their lists are all one shared [], never extended (a list that gets
+ * mappings is a new one).
+ */
+static void add_mappings(struct compiler *c, json_t *node, const char *dir, const char *other,
+			 json_t *maps)
 {
 	json_t *side = json_object_get(json_object_get(node, "mappings"), dir);
 	json_t *list = json_object_get(side, other);
 
-	if (!list) {
+	if (!c->empty)
+		c->empty = share(c, json_array());
+	if (!json_array_size(maps)) {
+		if (!list)
+			json_object_set(side, other, c->empty);
+		return;
+	}
+	if (!list || list == c->empty) {
 		list = json_array();
 		json_object_set_new(side, other, list);
 	}
@@ -498,9 +511,9 @@ static void attach_mappings(struct compiler *c)
 		const struct cedge *g = &c->edges[e];
 		json_t *maps = json_object_get(g->out, "mappings");
 
-		add_mappings(c->nodes[g->dependent].out, "inbound", c->nodes[g->dependee].name,
+		add_mappings(c, c->nodes[g->dependent].out, "inbound", c->nodes[g->dependee].name,
 			     maps);
-		add_mappings(c->nodes[g->dependee].out, "outbound", c->nodes[g->dependent].name,
+		add_mappings(c, c->nodes[g->dependee].out, "outbound", c->nodes[g->dependent].name,
 			     maps);
 	}
 	for (i = 0; i < c->nnodes; i++) {
@@ -661,6 +674,7 @@ static void compiler_release(struct compiler *c)
 	free(c->nodes);
 	free(c->edges);
 	json_decref(c->by_name);
+	json_decref(c->empty);
 	occo_json_sharer_free(c->sh, NULL);
 }
 
