@@ -174,3 +174,35 @@ void rh__batch_done(struct rh__batch *b)
 {
 	b->busy = 0;
 }
+
+/* ---- sending batches ---- */
+
+static void on_flush(uv_timer_t *t)
+{
+	struct rh__flush *f = (struct rh__flush *)t;
+
+	f->armed = 0;
+	f->fn(t->data);
+}
+
+void rh__flush_init(struct rh__flush *f, uv_loop_t *loop, void (*fn)(void *ud), void *ud)
+{
+	uv_timer_init(loop, &f->timer);
+	f->timer.data = ud;
+	f->fn = fn;
+	f->armed = f->closed = 0;
+}
+
+void rh__flush_kick(struct rh__flush *f)
+{
+	if (!f->closed && !f->armed) {
+		f->armed = 1;
+		uv_timer_start(&f->timer, on_flush, 0, 0);
+	}
+}
+
+void rh__flush_close(struct rh__flush *f, uv_close_cb close_cb)
+{
+	f->closed = 1;
+	uv_close((uv_handle_t *)&f->timer, close_cb);
+}

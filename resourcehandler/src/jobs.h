@@ -17,12 +17,15 @@
  * Batches: the token lookups (and other calls that can serve many jobs) of one endpoint wait in
  * a struct rh__batch; when none of its calls is out, the live jobs at its head go out as one
  * call (rh__batch_start, then rh__jobq_head/rh__jobq_pop up to the call's limit), and the next
- * batch gathers until the plugin says the call is over (rh__batch_done).
+ * batch gathers until the plugin says the call is over (rh__batch_done). A struct rh__flush
+ * sends them on the next turn of the loop.
  */
 #ifndef OCCO_RH_JOBS_H
 #define OCCO_RH_JOBS_H
 
 #include <stddef.h>
+
+#include <uv.h>
 
 #include "occo/resourcehandler/rh.h"
 #include "occo/util/err.h"
@@ -125,5 +128,22 @@ struct rh__batch {
 int rh__batch_start(struct rh__batch *b);
 /* The batch's call is over: the next may start. */
 void rh__batch_done(struct rh__batch *b);
+
+/*
+ * What sends the batches of a plugin: fn(ud) runs on the next turn of the loop after a kick,
+ * once however often it was kicked meanwhile, so that the jobs queued during one turn go out
+ * together.
+ */
+struct rh__flush {
+	uv_timer_t timer; /* timer.data is ud */
+	void (*fn)(void *ud);
+	int armed, closed;
+};
+
+void rh__flush_init(struct rh__flush *f, uv_loop_t *loop, void (*fn)(void *ud), void *ud);
+/* Run fn on the next turn of the loop (nothing once closed). */
+void rh__flush_kick(struct rh__flush *f);
+/* fn never runs again; close_cb gets the timer's handle (its data is ud) once it is closed. */
+void rh__flush_close(struct rh__flush *f, uv_close_cb close_cb);
 
 #endif

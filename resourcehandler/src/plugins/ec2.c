@@ -113,8 +113,7 @@ struct grp {
 struct ec2 {
 	struct occo_http *http;
 	struct grp *groups;
-	uv_timer_t flush; /* sends what the batches hold, on the next turn of the loop */
-	int flush_armed;
+	struct rh__flush flush; /* sends what the batches hold */
 	unsigned page_size;
 	int refs; /* the core's (until stop), the timer's (until closed), one per call */
 	int stopped;
@@ -187,8 +186,6 @@ static void job_add_id(struct job *job, const char *id)
 
 /* ---- calls ---- */
 
-static void kick(struct ec2 *ec);
-
 static struct call *call_new(struct ec2 *ec, struct grp *g, enum call_kind kind)
 {
 	struct call *c = occo_calloc(1, sizeof(*c));
@@ -240,7 +237,7 @@ static void call_done(struct call *c)
 {
 	if (c->batch)
 		rh__batch_done(c->batch);
-	kick(c->ec2);
+	rh__flush_kick(&c->ec2->flush);
 	call_free(c);
 }
 
@@ -399,12 +396,11 @@ static void flush_term(struct ec2 *ec, struct grp *g)
 		call_start(c);
 }
 
-static void on_flush(uv_timer_t *t)
+static void on_flush(void *ud)
 {
-	struct ec2 *ec = t->data;
+	struct ec2 *ec = ud;
 	struct grp *g;
 
-	ec->flush_armed = 0;
 	ec->refs++; /* a completion below may stop the plugin */
 	for (g = ec->groups; g && !ec->stopped; g = g->next) {
 		flush_look(ec, g);
@@ -412,15 +408,6 @@ static void on_flush(uv_timer_t *t)
 			flush_term(ec, g);
 	}
 	ec2_unref(ec);
-}
-
-/* Send what the queues hold on the next turn of the loop. */
-static void kick(struct ec2 *ec)
-{
-	if (!ec->stopped && !ec->flush_armed) {
-		ec->flush_armed = 1;
-		uv_timer_start(&ec->flush, on_flush, 0, 0);
-	}
 }
 
 /* ---- answers ---- */
@@ -765,6 +752,7 @@ static struct job *job_new(struct rh_req *req, enum rh__job_kind kind, struct gr
 static int ec2_create(struct rh_req *req, struct occo_err *err)
 {
 	const struct rh_node *n = rh_req_node(req);
+	struct ec2 *ec = rh_req_state(req);
 	struct grp *g;
 	int rc;
 
@@ -778,13 +766,14 @@ static int ec2_create(struct rh_req *req, struct occo_err *err)
 				    "most %d",
 				    strlen(n->user_data), MAX_USER_DATA);
 	rh__jobq_push(&g->look.q, &job_new(req, RH__JOB_CREATE, g)->base);
-	kick(rh_req_state(req));
+	rh__flush_kick(&ec->flush);
 	return 0;
 }
 
 static int ec2_drop(struct rh_req *req, struct occo_err *err)
 {
 	const struct rh_node *n = rh_req_node(req);
+	struct ec2 *ec = rh_req_state(req);
 	struct job *job;
 	struct grp *g;
 	int rc;
@@ -800,7 +789,7 @@ static int ec2_drop(struct rh_req *req, struct occo_err *err)
 	} else {
 		rh__jobq_push(&g->look.q, &job->base);
 	}
-	kick(rh_req_state(req));
+	rh__flush_kick(&ec->flush);
 	return 0;
 }
 
@@ -857,8 +846,7 @@ static int ec2_start(const struct rh_env *env, void **state, struct occo_err *er
 		v = strtol(ps, NULL, 10);
 		ec->page_size = (unsigned)(v < 5 ? 5 : v > 1000 ? 1000 : v);
 	}
-	uv_timer_init(env->loop, &ec->flush);
-	ec->flush.data = ec;
+	rh__flush_init(&ec->flush, env->loop, on_flush, ec);
 	ec->refs = 2; /* the core's and the timer's */
 	*state = ec;
 	return 0;
@@ -879,7 +867,7 @@ static void ec2_stop(void *state)
 		rh__jobq_drain(&g->look.q, NULL, 0);
 		rh__jobq_drain(&g->term.q, NULL, 0);
 	}
-	uv_close((uv_handle_t *)&ec->flush, on_flush_closed);
+	rh__flush_close(&ec->flush, on_flush_closed);
 	ec2_unref(ec); /* calls still out finish when the HTTP client answers or closes */
 }
 

@@ -177,8 +177,7 @@ struct nova {
 	struct grp *groups;
 	struct delay *delays;
 	json_t *busy; /* token -> creates and repairs of it under way here */
-	uv_timer_t flush;
-	int flush_armed;
+	struct rh__flush flush; /* sends what the batches hold */
 	unsigned fip_tries, fip_wait_ms;
 	int refs; /* the core's (until stop), the timer's, one per call and delay */
 	int stopped;
@@ -817,7 +816,6 @@ static const char *md(const json_t *server, const char *key)
 static void step_flavor(struct job *job);
 static void step_fip(struct job *job);
 static void step_delete(struct job *job);
-static void kick(struct nova *nv);
 
 /*
  * Nova's list of servers names no fault for a server that never left cell0 (no valid host):
@@ -873,7 +871,7 @@ static void watch_done(struct job *job, const json_t *servers)
 			  MAX_WORDS, m ? m : "(no fault given)");
 	} else {
 		rh__jobq_push(&job->grp->ports.q, &job->base);
-		kick(job->nv);
+		rh__flush_kick(&job->nv->flush);
 	}
 }
 
@@ -882,7 +880,7 @@ static void step_watch(struct job *job)
 {
 	job->watching = 1;
 	rh__jobq_push(&job->grp->look.q, &job->base);
-	kick(job->nv);
+	rh__flush_kick(&job->nv->flush);
 }
 
 static void look_done(struct call *c, int status, json_t *js, const struct occo_err *err)
@@ -891,7 +889,7 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 	size_t i, k;
 
 	rh__batch_done(&c->grp->look);
-	kick(c->nv);
+	rh__flush_kick(&c->nv->flush);
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
 		const char *token = rh__job_live(&job->base) ? job->token : NULL;
@@ -1126,7 +1124,7 @@ static void ports_done(struct call *c, int status, json_t *js, const struct occo
 	size_t i, k;
 
 	rh__batch_done(&c->grp->ports);
-	kick(c->nv);
+	rh__flush_kick(&c->nv->flush);
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
 
@@ -1370,7 +1368,7 @@ static void step_fip(struct job *job)
 	}
 	if (!job->port) {
 		rh__jobq_push(&job->grp->ports.q, &job->base);
-		kick(job->nv);
+		rh__flush_kick(&job->nv->flush);
 		return;
 	}
 	desc = fip_desc(job);
@@ -1741,12 +1739,11 @@ static void list_page(struct job *job, const char *marker)
 
 /* ---- flush ---- */
 
-static void on_flush(uv_timer_t *t)
+static void on_flush(void *ud)
 {
-	struct nova *nv = t->data;
+	struct nova *nv = ud;
 	struct grp *g;
 
-	nv->flush_armed = 0;
 	nv->refs++;
 	for (g = nv->groups; g && !nv->stopped; g = g->next) {
 		flush_look(nv, g);
@@ -1754,14 +1751,6 @@ static void on_flush(uv_timer_t *t)
 			flush_ports(nv, g);
 	}
 	nova_unref(nv);
-}
-
-static void kick(struct nova *nv)
-{
-	if (!nv->stopped && !nv->flush_armed) {
-		nv->flush_armed = 1;
-		uv_timer_start(&nv->flush, on_flush, 0, 0);
-	}
 }
 
 /* ---- the operations ---- */
@@ -1895,7 +1884,7 @@ static int nova_create(struct rh_req *req, struct occo_err *err)
 			str(n->resource, "endpoint"));
 	}
 	rh__jobq_push(&job->grp->look.q, &job->base);
-	kick(job->nv);
+	rh__flush_kick(&job->nv->flush);
 	return 0;
 }
 
@@ -1917,7 +1906,7 @@ static int nova_drop(struct rh_req *req, struct occo_err *err)
 		rh__job_unref(&job->base);
 	} else {
 		rh__jobq_push(&job->grp->look.q, &job->base);
-		kick(job->nv);
+		rh__flush_kick(&job->nv->flush);
 	}
 	return 0;
 }
@@ -1962,8 +1951,7 @@ static int nova_start(const struct rh_env *env, void **state, struct occo_err *e
 	nv->busy = json_object();
 	nv->fip_tries = env_uint("OCCOPUS_NOVA_FIP_TRIES", DEF_FIP_TRIES, 1, 1000);
 	nv->fip_wait_ms = env_uint("OCCOPUS_NOVA_FIP_WAIT_MS", DEF_FIP_WAIT_MS, 10, 600000);
-	uv_timer_init(env->loop, &nv->flush);
-	nv->flush.data = nv;
+	rh__flush_init(&nv->flush, env->loop, on_flush, nv);
 	nv->refs = 2;
 	*state = nv;
 	return 0;
@@ -1991,7 +1979,7 @@ static void nova_stop(void *state)
 		uv_timer_stop(&d->t);
 		uv_close((uv_handle_t *)&d->t, on_delay_closed);
 	}
-	uv_close((uv_handle_t *)&nv->flush, on_flush_closed);
+	rh__flush_close(&nv->flush, on_flush_closed);
 	nova_unref(nv);
 }
 
