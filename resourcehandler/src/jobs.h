@@ -11,8 +11,8 @@
  * last one goes.
  *
  * A request is completed at most once: rh__job_fail, _created, _dropped, _listed and
- * rh__job_abandon do nothing to a job that is not live any more (its request taken already),
- * so a late answer after a cancel is harmless.
+ * rh__job_abandon do nothing once the job's request was taken, so a late answer after a
+ * cancel is harmless.
  *
  * Batches: the token lookups (and other calls that can serve many jobs) of one endpoint wait in
  * a struct rh__batch; when none of its calls is out, the live jobs at its head go out as one
@@ -135,7 +135,7 @@ void rh__batch_done(struct rh__batch *b);
  * together.
  */
 struct rh__flush {
-	uv_timer_t timer; /* timer.data is ud */
+	uv_timer_t timer; /* first: its callback finds the flush; timer.data is ud */
 	void (*fn)(void *ud);
 	int armed, closed;
 };

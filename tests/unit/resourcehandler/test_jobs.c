@@ -110,7 +110,7 @@ static struct tjob *tjob_new(struct rh_req *req, enum rh__job_kind kind, int *fr
 
 /* ---- tests ---- */
 
-static void test_rh__jobq__fifo_with_a_reference_each(void **state)
+static void test_rh__jobq_pop__fifo_with_a_reference_each(void **state)
 {
 	struct rh_req req[3];
 	struct tjob *j[3];
@@ -438,7 +438,7 @@ static void test_rh__flush_kick__once_a_turn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rh__jobq__fifo_with_a_reference_each),
+		cmocka_unit_test(test_rh__jobq_pop__fifo_with_a_reference_each),
 		cmocka_unit_test(test_rh__jobq_drain__fails_every_live_job_once),
 		cmocka_unit_test(test_rh__jobq_drain__without_error_only_releases),
 		cmocka_unit_test(test_rh__jobq_drain__what_failures_queue_stays),
