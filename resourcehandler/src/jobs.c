@@ -15,11 +15,6 @@ void rh__job_init(struct rh__job *job, const struct rh__job_ops *ops, struct rh_
 		*(struct rh__job **)rh_req_data(req) = job;
 }
 
-struct rh__job *rh__job_of(struct rh_req *req)
-{
-	return *(struct rh__job **)rh_req_data(req);
-}
-
 void rh__job_ref(struct rh__job *job)
 {
 	job->refs++;
@@ -37,7 +32,8 @@ int rh__job_live(const struct rh__job *job)
 	return job->ops->live ? job->ops->live(job) : job->req != NULL;
 }
 
-struct rh_req *rh__job_take(struct rh__job *job)
+/* Take the job's request to complete it (NULL when it was taken already). */
+static struct rh_req *job_take(struct rh__job *job)
 {
 	struct rh_req *req = job->req;
 
@@ -51,7 +47,7 @@ struct rh_req *rh__job_take(struct rh__job *job)
 
 void rh__job_fail(struct rh__job *job, const struct occo_err *err, unsigned flags)
 {
-	struct rh_req *req = rh__job_take(job);
+	struct rh_req *req = job_take(job);
 
 	if (!req)
 		return;
@@ -71,7 +67,7 @@ void rh__job_fail(struct rh__job *job, const struct occo_err *err, unsigned flag
 
 void rh__job_created(struct rh__job *job, const char *instance_id)
 {
-	struct rh_req *req = rh__job_take(job);
+	struct rh_req *req = job_take(job);
 
 	if (req) {
 		rh_req_created(req, instance_id, NULL, 0);
@@ -81,7 +77,7 @@ void rh__job_created(struct rh__job *job, const char *instance_id)
 
 void rh__job_dropped(struct rh__job *job)
 {
-	struct rh_req *req = rh__job_take(job);
+	struct rh_req *req = job_take(job);
 
 	if (req) {
 		rh_req_dropped(req, NULL, 0);
@@ -91,7 +87,7 @@ void rh__job_dropped(struct rh__job *job)
 
 void rh__job_listed(struct rh__job *job, const struct rh_instance *v, size_t n)
 {
-	struct rh_req *req = rh__job_take(job);
+	struct rh_req *req = job_take(job);
 
 	if (req) {
 		rh_req_listed(req, v, n, NULL, 0);
@@ -101,7 +97,7 @@ void rh__job_listed(struct rh__job *job, const struct rh_instance *v, size_t n)
 
 void rh__job_abandon(struct rh__job *job)
 {
-	if (rh__job_take(job))
+	if (job_take(job))
 		rh__job_unref(job);
 }
 
@@ -110,7 +106,7 @@ void rh__job_cancel(struct rh_req *req)
 	struct occo_err e;
 
 	occo_err_set(&e, OCCO_ECANCELED, "cancelled");
-	rh__job_fail(rh__job_of(req), &e, 0);
+	rh__job_fail(*(struct rh__job **)rh_req_data(req), &e, 0);
 }
 
 /* ---- queues ---- */

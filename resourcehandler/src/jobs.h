@@ -57,13 +57,11 @@ struct rh__job {
 
 /*
  * Start a job with one reference, the request's. req may be NULL (a job that serves another
- * one); otherwise rh__job_of(req) finds the job again (rh_req_data must hold RH__JOB_REQ_SIZE
- * bytes). job is the plugin's, zeroed or not: every field of struct rh__job is set.
+ * one); otherwise rh_req_data(req) keeps the job (RH__JOB_REQ_SIZE bytes), for
+ * rh__job_cancel. job is the plugin's, zeroed or not: every field of struct rh__job is set.
  */
 void rh__job_init(struct rh__job *job, const struct rh__job_ops *ops, struct rh_req *req,
 		  enum rh__job_kind kind);
-/* The job of a request started with rh__job_init. */
-struct rh__job *rh__job_of(struct rh_req *req);
 void rh__job_ref(struct rh__job *job);
 /* Drop a reference; the last one frees the job through ops->free. */
 void rh__job_unref(struct rh__job *job);
@@ -71,13 +69,8 @@ void rh__job_unref(struct rh__job *job);
 int rh__job_live(const struct rh__job *job);
 
 /*
- * Take the job's request (NULL when it was taken already), calling ops->take first. The
- * caller completes the request, then drops the request's reference. The completions below
- * do both; use this for anything else.
- */
-struct rh_req *rh__job_take(struct rh__job *job);
-/*
- * Complete the request, then drop its reference; nothing when it was completed already.
+ * Complete the request, then drop its reference; nothing when it was completed already (the
+ * first completion of a request calls ops->take before it answers).
  * rh__job_fail answers by the job's kind (err not NULL; RH_F_TRANSIENT in flags for the
  * core's retry); the others are the successes of their kind.
  */

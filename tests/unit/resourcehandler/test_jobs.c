@@ -246,7 +246,6 @@ static void test_rh__job_unref__frees_once_at_the_last_reference(void **state)
 	(void)state;
 	j = tjob_new(&req, RH__JOB_LIST, &freed);
 	assert_int_equal(j->base.refs, 1);
-	assert_ptr_equal(rh__job_of(&req), &j->base);
 	rh__job_ref(&j->base); /* a call's */
 	rh__job_ref(&j->base); /* another's */
 	rh__job_listed(&j->base, NULL, 7);
@@ -282,7 +281,6 @@ static void test_rh__job_fail__completes_at_most_once(void **state)
 	occo_err_set(&e, OCCO_EREMOTE, "late");
 	rh__job_fail(&j->base, &e, 0);
 	rh__job_abandon(&j->base);
-	assert_null(rh__job_take(&j->base));
 	assert_int_equal(req.completions, 1);
 	assert_int_equal(req.code, OCCO_ECANCELED);
 	assert_int_equal(j->takes, 1);
