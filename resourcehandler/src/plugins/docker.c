@@ -49,6 +49,7 @@
 #include "occo/util/buf.h"
 #include "occo/util/http.h"
 #include "occo/util/log.h"
+#include "../jobs.h"
 #include "../rh_int.h"
 
 #define API_VERSION "/v1.41"
@@ -412,8 +413,6 @@ static int name_conflict(const struct occo_http_response *resp)
 
 /* ---- plugin state: the images prepared on each endpoint ---- */
 
-struct job;
-
 enum img_state { IMG_PREPARING, IMG_READY };
 
 struct image {
@@ -422,7 +421,7 @@ struct image {
 	char *key; /* "<endpoint> <origin> <ref>" */
 	char *what; /* "cannot pull image 'x:1'", for messages */
 	enum img_state state;
-	struct job *waiters; /* creates waiting for it, through job->wnext */
+	struct rh__jobq waiters; /* creates waiting for it */
 	int refs; /* the list, and the preparing request */
 };
 
@@ -433,6 +432,7 @@ struct docker {
 static void image_unref(struct image *img)
 {
 	if (--img->refs == 0) {
+		rh__jobq_drain(&img->waiters, NULL, 0);
 		free(img->key);
 		free(img->what);
 		free(img);
@@ -458,24 +458,18 @@ static void image_forget(struct image *img)
 
 /* ---- one operation ---- */
 
-enum job_kind { J_CREATE, J_DROP, J_LIST };
-
 /*
- * One operation's state machine. It outlives its request when cancelled: freed when no
- * HTTP request of it is in flight any more.
+ * One operation's state machine (jobs.h). It outlives its request when cancelled: freed when
+ * no HTTP request of it is in flight and no image is waited for any more.
  */
 struct job {
-	struct rh_req *req; /* NULL once completed (or cancelled) */
-	enum job_kind kind;
-	int refs; /* the request, and the HTTP request in flight */
+	struct rh__job base;
 	struct ep ep;
 	char *endpoint; /* as written (the core puts it in front of our messages) */
 	/* create */
 	char *name, *ref, *token;
 	json_t *body;
 	int local;
-	struct image *img; /* waited for */
-	struct job *wnext;
 	/* create, drop */
 	char *id;
 	/* drop */
@@ -486,15 +480,10 @@ struct job {
 	struct occo_err saved;
 };
 
-static struct job *job_of(struct rh_req *req)
+static void job_free(struct rh__job *base)
 {
-	return *(struct job **)rh_req_data(req);
-}
+	struct job *job = (struct job *)base;
 
-static void job_unref(struct job *job)
-{
-	if (--job->refs)
-		return;
 	ep_release(&job->ep);
 	free(job->endpoint);
 	free(job->name);
@@ -506,46 +495,21 @@ static void job_unref(struct job *job)
 	free(job);
 }
 
-static void job_unwait(struct job *job)
-{
-	struct job **pp;
-
-	if (!job->img)
-		return;
-	for (pp = &job->img->waiters; *pp; pp = &(*pp)->wnext) {
-		if (*pp == job) {
-			*pp = job->wnext;
-			break;
-		}
-	}
-	job->img = NULL;
-	job->wnext = NULL;
-}
+static const struct rh__job_ops job_ops = { .free = job_free };
 
 /* Complete the request (if it is still there) with err (NULL: success). */
 static void job_finish(struct job *job, const struct occo_err *err, unsigned flags)
 {
-	struct rh_req *req = job->req;
-
-	if (!req)
-		return;
-	job->req = NULL;
-	job_unwait(job);
-	switch (job->kind) {
-	case J_CREATE:
-		rh_req_created(req, err ? NULL : job->id, err, flags);
-		break;
-	case J_DROP:
-		rh_req_dropped(req, err, flags);
-		break;
-	case J_LIST:
-		rh_req_listed(req, NULL, 0, err, flags);
-		break;
-	}
-	job_unref(job);
+	if (err)
+		rh__job_fail(&job->base, err, flags);
+	else if (job->base.kind == RH__JOB_CREATE)
+		rh__job_created(&job->base, job->id);
+	else
+		rh__job_dropped(&job->base);
 }
 
-static int job_new(struct rh_req *req, enum job_kind kind, struct job **out, struct occo_err *err)
+static int job_new(struct rh_req *req, enum rh__job_kind kind, struct job **out,
+		   struct occo_err *err)
 {
 	const struct rh_node *n = rh_req_node(req);
 	const char *endpoint = json_string_value(json_object_get(n->resource, "endpoint"));
@@ -558,12 +522,9 @@ static int job_new(struct rh_req *req, enum job_kind kind, struct job **out, str
 	if ((rc = ep_parse(endpoint, &ep, err)) < 0)
 		return rc;
 	job = occo_calloc(1, sizeof(*job));
-	job->req = req;
-	job->kind = kind;
-	job->refs = 1;
+	rh__job_init(&job->base, &job_ops, req, kind);
 	job->ep = ep;
 	job->endpoint = occo_strdup(endpoint);
-	*(struct job **)rh_req_data(req) = job;
 	*out = job;
 	return 0;
 }
@@ -572,13 +533,10 @@ static int job_new(struct rh_req *req, enum job_kind kind, struct job **out, str
 static struct job *job_back(void *ud)
 {
 	struct job *job = ud;
+	int live = rh__job_live(&job->base);
 
-	if (!job->req) {
-		job_unref(job);
-		return NULL;
-	}
-	job->refs--; /* the request still holds one */
-	return job;
+	rh__job_unref(&job->base); /* the call's: a live job's request still holds one */
+	return live ? job : NULL;
 }
 
 /* Send one API call: path (already escaped) under the API base, body JSON or NULL. */
@@ -602,11 +560,11 @@ static int job_call(struct job *job, const char *method, const char *path, const
 	};
 	int rc;
 
-	rc = occo_http_submit(rh_req_env(job->req)->http, &rq, cb, job, err);
+	rc = occo_http_submit(rh_req_env(job->base.req)->http, &rq, cb, job, err);
 	free(url);
 	free(text);
 	if (rc == 0)
-		job->refs++;
+		rh__job_ref(&job->base);
 	return rc;
 }
 
@@ -843,22 +801,19 @@ static int create_call(struct job *job, struct occo_err *err)
 /* An image is prepared (err NULL) or cannot be: every create waiting for it goes on. */
 static void image_done(struct image *img, const struct occo_err *err, unsigned flags)
 {
-	struct job *w = img->waiters, *next;
+	struct rh__job *w;
 	struct occo_err e;
 
-	img->waiters = NULL;
-	if (err)
+	if (err) {
 		image_forget(img); /* the next create tries again */
-	else
-		img->state = IMG_READY;
-	for (; w; w = next) {
-		next = w->wnext;
-		w->img = NULL;
-		w->wnext = NULL;
-		if (err)
-			job_finish(w, err, flags);
-		else if (create_call(w, &e) < 0)
-			job_finish(w, &e, 0);
+		rh__jobq_drain(&img->waiters, err, flags);
+		return;
+	}
+	img->state = IMG_READY;
+	while ((w = rh__jobq_pop(&img->waiters))) {
+		if (rh__job_live(w) && create_call((struct job *)w, &e) < 0)
+			rh__job_fail(w, &e, 0);
+		rh__job_unref(w);
 	}
 }
 
@@ -899,7 +854,7 @@ static void on_image_prepared(struct occo_http_response *resp, const struct occo
 static int image_need(struct job *job, const char *origin, const char *image, const char *tag,
 		      struct occo_err *err)
 {
-	struct docker *d = rh_req_state(job->req);
+	struct docker *d = rh_req_state(job->base.req);
 	char *key = occo_asprintf("%s %s %s", job->endpoint, origin, job->ref);
 	struct occo_http_request rq = { 0 };
 	struct occo_buf path;
@@ -913,9 +868,7 @@ static int image_need(struct job *job, const char *origin, const char *image, co
 		free(key);
 		if (img->state == IMG_READY)
 			return create_call(job, err);
-		job->img = img;
-		job->wnext = img->waiters;
-		img->waiters = job;
+		rh__jobq_push(&img->waiters, &job->base);
 		return 0;
 	}
 	occo_buf_init(&path, TEXT_MAX);
@@ -945,7 +898,7 @@ static int image_need(struct job *job, const char *origin, const char *image, co
 	rq.unix_socket = job->ep.sock;
 	rq.flags = OCCO_HTTP_F_IDEMPOTENT;
 	rq.timeout_ms = PREPARE_TIMEOUT_MS;
-	rc = occo_http_submit(rh_req_env(job->req)->http, &rq, on_image_prepared, img, err);
+	rc = occo_http_submit(rh_req_env(job->base.req)->http, &rq, on_image_prepared, img, err);
 	occo_buf_release(&path);
 	if (rc < 0) {
 		free(img->key);
@@ -955,8 +908,7 @@ static int image_need(struct job *job, const char *origin, const char *image, co
 	}
 	img->next = d->images;
 	d->images = img;
-	job->img = img;
-	img->waiters = job;
+	rh__jobq_push(&img->waiters, &job->base);
 	OCCO_DEBUG("preparing image", OCCO_KV("endpoint", job->endpoint),
 		   OCCO_KV("image", job->ref), OCCO_KV("origin", origin));
 	return 0;
@@ -965,10 +917,10 @@ static int image_need(struct job *job, const char *origin, const char *image, co
 /* The image of the job is not there (any more): forget we had prepared it. */
 static void image_vanished(struct job *job)
 {
-	struct docker *d = rh_req_state(job->req);
+	struct docker *d = rh_req_state(job->base.req);
 	char *key = occo_asprintf(
 		"%s %s %s", job->endpoint,
-		json_string_value(json_object_get(rh_req_node(job->req)->resource, "origin")),
+		json_string_value(json_object_get(rh_req_node(job->base.req)->resource, "origin")),
 		job->ref);
 	struct image *img;
 
@@ -1161,7 +1113,7 @@ static int docker_create(struct rh_req *req, struct occo_err *err)
 	scalar_text(json_object_get(n->resource, "tag"), tag, sizeof(tag));
 	if (!*tag)
 		return occo_err_set(err, OCCO_EINVAL, "no 'tag'");
-	if ((rc = job_new(req, J_CREATE, &job, err)) < 0)
+	if ((rc = job_new(req, RH__JOB_CREATE, &job, err)) < 0)
 		return rc;
 	job->ref = occo_asprintf("%s:%s", image, tag);
 	job->name = container_name(n);
@@ -1170,10 +1122,8 @@ static int docker_create(struct rh_req *req, struct occo_err *err)
 	rc = create_body(n, job->ref, &job->body, err);
 	if (rc == 0)
 		rc = job->local ? create_call(job, err) : image_need(job, origin, image, tag, err);
-	if (rc < 0) {
-		job_unwait(job);
-		job_unref(job);
-	}
+	if (rc < 0)
+		rh__job_abandon(&job->base);
 	return rc;
 }
 
@@ -1297,7 +1247,7 @@ static int docker_drop(struct rh_req *req, struct occo_err *err)
 		return occo_err_set(err, OCCO_EINVAL, "invalid container id '%s'", n->instance_id);
 	if ((!n->instance_id || !*n->instance_id) && (!n->token || !*n->token))
 		return occo_err_set(err, OCCO_EINVAL, "no container id and no token");
-	if ((rc = job_new(req, J_DROP, &job, err)) < 0)
+	if ((rc = job_new(req, RH__JOB_DROP, &job, err)) < 0)
 		return rc;
 	job->ids = json_array();
 	job->stop_timeout = DEF_STOP_TIMEOUT;
@@ -1315,7 +1265,7 @@ static int docker_drop(struct rh_req *req, struct occo_err *err)
 		free(filter);
 	}
 	if (rc < 0)
-		job_unref(job);
+		rh__job_abandon(&job->base);
 	return rc;
 }
 
@@ -1390,7 +1340,6 @@ static void on_listed(struct occo_http_response *resp, const struct occo_err *he
 	struct job *job = job_back(ud);
 	struct rh_instance *v;
 	json_t *j, *c, **addrs, **pubs;
-	struct rh_req *req;
 	struct occo_err e;
 	char **msgs;
 	size_t i, n = 0;
@@ -1444,9 +1393,7 @@ static void on_listed(struct occo_http_response *resp, const struct occo_err *he
 		}
 		n++;
 	}
-	req = job->req;
-	job->req = NULL;
-	rh_req_listed(req, v, n, NULL, 0);
+	rh__job_listed(&job->base, v, n);
 	for (i = 0; i < n; i++) {
 		json_decref(addrs[i]);
 		json_decref(pubs[i]);
@@ -1457,7 +1404,6 @@ static void on_listed(struct occo_http_response *resp, const struct occo_err *he
 	free(pubs);
 	free(msgs);
 	json_decref(j);
-	job_unref(job);
 }
 
 static int docker_list(struct rh_req *req, struct occo_err *err)
@@ -1469,7 +1415,7 @@ static int docker_list(struct rh_req *req, struct occo_err *err)
 
 	if (!n->infra_id || !*n->infra_id)
 		return occo_err_set(err, OCCO_EINVAL, "no infrastructure id");
-	if ((rc = job_new(req, J_LIST, &job, err)) < 0)
+	if ((rc = job_new(req, RH__JOB_LIST, &job, err)) < 0)
 		return rc;
 	filter = label_filter(L_INFRA, n->infra_id);
 	path = occo_asprintf("/containers/json?all=1&filters=%s", filter);
@@ -1477,19 +1423,11 @@ static int docker_list(struct rh_req *req, struct occo_err *err)
 	free(path);
 	free(filter);
 	if (rc < 0)
-		job_unref(job);
+		rh__job_abandon(&job->base);
 	return rc;
 }
 
 /* ---- the plugin ---- */
-
-static void docker_cancel(struct rh_req *req)
-{
-	struct occo_err e;
-
-	occo_err_set(&e, OCCO_ECANCELED, "cancelled");
-	job_finish(job_of(req), &e, 0);
-}
 
 static int docker_start(const struct rh_env *env, void **state, struct occo_err *err)
 {
@@ -1503,19 +1441,22 @@ static void docker_stop(void *state)
 {
 	struct docker *d = state;
 
-	while (d->images)
-		image_forget(d->images); /* every request was cancelled: nobody waits */
+	while (d->images) {
+		/* every request was cancelled: nobody waits */
+		rh__jobq_drain(&d->images->waiters, NULL, 0);
+		image_forget(d->images);
+	}
 	free(d);
 }
 
 const struct rh_ops rh__docker_ops = {
 	.name = "docker",
 	.schema = &schema,
-	.req_size = sizeof(struct job *),
+	.req_size = RH__JOB_REQ_SIZE,
 	.create = docker_create,
 	.drop = docker_drop,
 	.list = docker_list,
-	.cancel = docker_cancel,
+	.cancel = rh__job_cancel,
 	.start = docker_start,
 	.stop = docker_stop,
 };

@@ -38,6 +38,7 @@
 #include "occo/util/alloc.h"
 #include "occo/util/http.h"
 #include "occo/util/log.h"
+#include "../jobs.h"
 #include "../rh_int.h"
 #include "ec2_query.h"
 
@@ -100,41 +101,28 @@ static const struct comp_schema schema = { "resource", "ec2", keys, check };
 
 /* ---- state ---- */
 
-struct job;
-
-struct jobq {
-	struct job *head, *tail;
-};
-
 /* One endpoint, region and set of credentials: what one call may serve. */
 struct grp {
 	struct grp *next;
 	char *url, *region, *access, *secret, *sigv4;
-	struct jobq look; /* creates and drops waiting for a token lookup */
-	struct jobq term; /* drops waiting for a TerminateInstances */
-	int look_busy, term_busy; /* a call of that kind is out */
+	struct rh__batch look; /* creates and drops waiting for a token lookup */
+	struct rh__batch term; /* drops waiting for a TerminateInstances */
 };
 
 /* One core's plugin. */
 struct ec2 {
 	struct occo_http *http;
 	struct grp *groups;
-	uv_timer_t flush; /* sends what the queues hold, on the next turn of the loop */
-	int flush_armed;
+	struct rh__flush flush; /* sends what the batches hold */
 	unsigned page_size;
 	int refs; /* the core's (until stop), the timer's (until closed), one per call */
 	int stopped;
 };
 
-enum job_kind { J_CREATE, J_DROP, J_LIST };
-
-/* One request. Outlives it when cancelled: freed when no queue or call holds it. */
+/* One request (jobs.h). */
 struct job {
-	struct rh_req *req; /* NULL once completed */
+	struct rh__job base;
 	struct grp *grp;
-	enum job_kind kind;
-	int refs; /* the request's, the queue's or each call's */
-	struct job *qnext;
 	char **ids; /* drop: the instances to terminate */
 	size_t nids;
 	int solo; /* terminate without other jobs (a batch with it failed) */
@@ -150,6 +138,7 @@ struct call {
 	struct ec2 *ec2;
 	struct grp *grp;
 	enum call_kind kind;
+	struct rh__batch *batch; /* the batch it is the call of, or NULL */
 	struct job **jobs; /* whom it serves; a reference each */
 	size_t njobs;
 	struct occo_buf form; /* the parameters but NextToken and Version */
@@ -176,17 +165,18 @@ static void ec2_unref(struct ec2 *ec)
 	free(ec);
 }
 
-static void job_unref(struct job *job)
+static void job_free(struct rh__job *base)
 {
+	struct job *job = (struct job *)base;
 	size_t i;
 
-	if (--job->refs > 0)
-		return;
 	for (i = 0; i < job->nids; i++)
 		free(job->ids[i]);
 	free(job->ids);
 	free(job);
 }
+
+static const struct rh__job_ops job_ops = { .free = job_free };
 
 static void job_add_id(struct job *job, const char *id)
 {
@@ -194,96 +184,7 @@ static void job_add_id(struct job *job, const char *id)
 	job->ids[job->nids++] = occo_strdup(id);
 }
 
-static void queue_push(struct jobq *q, struct job *job)
-{
-	job->refs++;
-	job->qnext = NULL;
-	if (q->tail)
-		q->tail->qnext = job;
-	else
-		q->head = job;
-	q->tail = job;
-}
-
-/* The first job of a queue, with the queue's reference, or NULL. */
-static struct job *queue_pop(struct jobq *q)
-{
-	struct job *job = q->head;
-
-	if (job) {
-		q->head = job->qnext;
-		if (!q->head)
-			q->tail = NULL;
-		job->qnext = NULL;
-	}
-	return job;
-}
-
-static void queue_drain(struct jobq *q)
-{
-	struct job *job;
-
-	while ((job = queue_pop(q)))
-		job_unref(job);
-}
-
-/* ---- completing requests ---- */
-
-/*
- * Take the job's request to complete it (NULL if it was completed already); the caller then
- * drops the request's reference.
- */
-static struct rh_req *job_take(struct job *job)
-{
-	struct rh_req *req = job->req;
-
-	job->req = NULL;
-	return req;
-}
-
-static void job_fail(struct job *job, const struct occo_err *err, unsigned flags)
-{
-	struct rh_req *req = job_take(job);
-
-	if (!req)
-		return;
-	switch (job->kind) {
-	case J_CREATE:
-		rh_req_created(req, NULL, err, flags);
-		break;
-	case J_DROP:
-		rh_req_dropped(req, err, flags);
-		break;
-	case J_LIST:
-		rh_req_listed(req, NULL, 0, err, flags);
-		break;
-	}
-	job_unref(job);
-}
-
-static void job_created(struct job *job, const char *id)
-{
-	struct rh_req *req = job_take(job);
-
-	if (req) {
-		rh_req_created(req, id, NULL, 0);
-		job_unref(job);
-	}
-}
-
-static void job_dropped(struct job *job)
-{
-	struct rh_req *req = job_take(job);
-
-	if (req) {
-		rh_req_dropped(req, NULL, 0);
-		job_unref(job);
-	}
-}
-
 /* ---- calls ---- */
-
-static void kick(struct ec2 *ec);
 
 static struct call *call_new(struct ec2 *ec, struct grp *g, enum call_kind kind)
 {
@@ -309,7 +210,7 @@ static int call_live(const struct call *c)
 	size_t i;
 
 	for (i = 0; i < c->njobs; i++)
-		if (c->jobs[i] && c->jobs[i]->req)
+		if (c->jobs[i] && rh__job_live(&c->jobs[i]->base))
 			return 1;
 	return 0;
 }
@@ -320,7 +221,7 @@ static void call_free(struct call *c)
 
 	for (i = 0; i < c->njobs; i++)
 		if (c->jobs[i])
-			job_unref(c->jobs[i]);
+			rh__job_unref(&c->jobs[i]->base);
 	free(c->jobs);
 	if (c->form.data)
 		occo_wipe(c->form.data, c->form.len); /* user data may hold secrets */
@@ -334,11 +235,9 @@ static void call_free(struct call *c)
 /* The call is over: the group may send the next batch. */
 static void call_done(struct call *c)
 {
-	if (c->kind == C_LOOKUP)
-		c->grp->look_busy = 0;
-	else if (c->kind == C_TERM)
-		c->grp->term_busy = 0;
-	kick(c->ec2);
+	if (c->batch)
+		rh__batch_done(c->batch);
+	rh__flush_kick(&c->ec2->flush);
 	call_free(c);
 }
 
@@ -349,7 +248,7 @@ static void call_fail(struct call *c, const struct occo_err *err, unsigned flags
 
 	for (i = 0; i < c->njobs; i++)
 		if (c->jobs[i])
-			job_fail(c->jobs[i], err, flags);
+			rh__job_fail(&c->jobs[i]->base, err, flags);
 	call_done(c);
 }
 
@@ -438,41 +337,32 @@ static struct grp *grp_get(struct ec2 *ec, const char *url, const char *region, 
 	return g;
 }
 
-/* The live jobs of a queue, up to MAX_BATCH tokens, as one DescribeInstances. */
+/* The live jobs of the lookup batch, up to MAX_BATCH tokens, as one DescribeInstances. */
 static void flush_look(struct ec2 *ec, struct grp *g)
 {
-	struct call *c = NULL;
+	struct call *c;
 	struct job *job;
 	struct occo_err e;
 	char page[16];
-	int rc = 0;
+	int rc;
 
-	if (g->look_busy)
+	if (!rh__batch_start(&g->look))
 		return;
-	while (g->look.head && (!c || c->njobs < MAX_BATCH)) {
-		job = queue_pop(&g->look);
-		if (!job->req) {
-			job_unref(job);
-			continue;
-		}
-		if (!c) {
-			c = call_new(ec, g, C_LOOKUP);
-			snprintf(page, sizeof(page), "%u", ec->page_size);
-			rc = rh__ec2_param(&c->form, "Action", "DescribeInstances", &e);
-			if (rc == 0)
-				rc = rh__ec2_param(&c->form, "Filter.1.Name",
-						   "tag:" RH__EC2_TAG_TOKEN, &e);
-			if (rc == 0)
-				rc = rh__ec2_param(&c->form, "MaxResults", page, &e);
-		}
+	c = call_new(ec, g, C_LOOKUP);
+	c->batch = &g->look;
+	snprintf(page, sizeof(page), "%u", ec->page_size);
+	rc = rh__ec2_param(&c->form, "Action", "DescribeInstances", &e);
+	if (rc == 0)
+		rc = rh__ec2_param(&c->form, "Filter.1.Name", "tag:" RH__EC2_TAG_TOKEN, &e);
+	if (rc == 0)
+		rc = rh__ec2_param(&c->form, "MaxResults", page, &e);
+	while (c->njobs < MAX_BATCH && rh__jobq_head(&g->look.q)) {
+		job = (struct job *)rh__jobq_pop(&g->look.q);
 		call_take(c, job);
 		if (rc == 0)
-			rc = rh__ec2_paramf(&c->form, rh_req_node(job->req)->token, &e,
+			rc = rh__ec2_paramf(&c->form, rh_req_node(job->base.req)->token, &e,
 					    "Filter.1.Value.%zu", c->njobs);
 	}
-	if (!c)
-		return;
-	g->look_busy = 1;
 	if (rc < 0)
 		call_fail(c, &e, 0);
 	else
@@ -482,45 +372,35 @@ static void flush_look(struct ec2 *ec, struct grp *g)
 /* Drops waiting for termination: one call for up to MAX_BATCH ids (a solo job alone). */
 static void flush_term(struct ec2 *ec, struct grp *g)
 {
-	struct call *c = NULL;
+	struct call *c;
 	struct job *job;
 	struct occo_err e;
 	size_t ids = 0, i;
-	int rc = 0;
+	int rc;
 
-	if (g->term_busy)
+	if (!rh__batch_start(&g->term))
 		return;
-	while ((job = g->term.head)) {
-		if (c && (job->solo || c->jobs[0]->solo || ids + job->nids > MAX_BATCH))
+	c = call_new(ec, g, C_TERM);
+	c->batch = &g->term;
+	rc = rh__ec2_param(&c->form, "Action", "TerminateInstances", &e);
+	while ((job = (struct job *)rh__jobq_head(&g->term.q))) {
+		if (c->njobs && (job->solo || c->jobs[0]->solo || ids + job->nids > MAX_BATCH))
 			break;
-		queue_pop(&g->term);
-		if (!job->req) {
-			job_unref(job);
-			continue;
-		}
-		if (!c) {
-			c = call_new(ec, g, C_TERM);
-			rc = rh__ec2_param(&c->form, "Action", "TerminateInstances", &e);
-		}
-		call_take(c, job);
+		call_take(c, (struct job *)rh__jobq_pop(&g->term.q));
 		for (i = 0; i < job->nids && rc == 0; i++)
 			rc = rh__ec2_paramf(&c->form, job->ids[i], &e, "InstanceId.%zu", ++ids);
 	}
-	if (!c)
-		return;
-	g->term_busy = 1;
 	if (rc < 0)
 		call_fail(c, &e, 0);
 	else
 		call_start(c);
 }
 
-static void on_flush(uv_timer_t *t)
+static void on_flush(void *ud)
 {
-	struct ec2 *ec = t->data;
+	struct ec2 *ec = ud;
 	struct grp *g;
 
-	ec->flush_armed = 0;
 	ec->refs++; /* a completion below may stop the plugin */
 	for (g = ec->groups; g && !ec->stopped; g = g->next) {
 		flush_look(ec, g);
@@ -528,15 +408,6 @@ static void on_flush(uv_timer_t *t)
 			flush_term(ec, g);
 	}
 	ec2_unref(ec);
-}
-
-/* Send what the queues hold on the next turn of the loop. */
-static void kick(struct ec2 *ec)
-{
-	if (!ec->stopped && !ec->flush_armed) {
-		ec->flush_armed = 1;
-		uv_timer_start(&ec->flush, on_flush, 0, 0);
-	}
 }
 
 /* ---- answers ---- */
@@ -550,7 +421,7 @@ static void lookup_done(struct call *c)
 
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
-		const char *token = job->req ? rh_req_node(job->req)->token : NULL;
+		const char *token = job->base.req ? rh_req_node(job->base.req)->token : NULL;
 		const struct rh__ec2_inst *found = NULL;
 
 		if (!token)
@@ -560,7 +431,7 @@ static void lookup_done(struct call *c)
 
 			if (!v->token || strcmp(v->token, token))
 				continue;
-			if (job->kind == J_DROP) {
+			if (job->base.kind == RH__JOB_DROP) {
 				if (!v->state_name || strcmp(v->state_name, "terminated"))
 					job_add_id(job, v->id);
 			} else if (!found ||
@@ -568,17 +439,17 @@ static void lookup_done(struct call *c)
 				found = v; /* like ClientToken: a live one first */
 			}
 		}
-		if (job->kind == J_CREATE && found) {
+		if (job->base.kind == RH__JOB_CREATE && found) {
 			OCCO_DEBUG("ec2 instance found by its token",
-				   OCCO_KV("node_id", rh_req_node(job->req)->node_id),
+				   OCCO_KV("node_id", rh_req_node(job->base.req)->node_id),
 				   OCCO_KV("instance", found->id));
-			job_created(job, found->id);
-		} else if (job->kind == J_CREATE) {
+			rh__job_created(&job->base, found->id);
+		} else if (job->base.kind == RH__JOB_CREATE) {
 			run_start(c->ec2, job);
 		} else if (job->nids) {
-			queue_push(&c->grp->term, job);
+			rh__jobq_push(&c->grp->term.q, &job->base);
 		} else {
-			job_dropped(job); /* nothing carries the token */
+			rh__job_dropped(&job->base); /* nothing carries the token */
 		}
 	}
 	call_done(c);
@@ -588,7 +459,6 @@ static void list_done(struct call *c)
 {
 	struct job *job = c->jobs[0];
 	struct rh_instance *v = occo_calloc(c->insts.n + 1, sizeof(*v));
-	struct rh_req *req = job_take(job);
 	size_t i;
 
 	for (i = 0; i < c->insts.n; i++) {
@@ -601,10 +471,7 @@ static void list_done(struct call *c)
 		v[i].private_address = x->private_address;
 		v[i].message = x->message;
 	}
-	if (req) {
-		rh_req_listed(req, v, c->insts.n, NULL, 0);
-		job_unref(job);
-	}
+	rh__job_listed(&job->base, v, c->insts.n);
 	free(v);
 	call_done(c);
 }
@@ -658,11 +525,12 @@ static void run_done(struct call *c, struct occo_http_response *resp)
 		rc = occo_err_set(&e, OCCO_EPROTO, "the answer names no instance");
 	if (rc < 0) {
 		occo_err_prefix(&e, "RunInstances");
-		job_fail(job, &e, 0);
+		rh__job_fail(&job->base, &e, 0);
 	} else {
 		OCCO_DEBUG("ec2 instance created", OCCO_KV("instance", c->insts.v[0].id),
-			   OCCO_KV("node_id", job->req ? rh_req_node(job->req)->node_id : ""));
-		job_created(job, c->insts.v[0].id);
+			   OCCO_KV("node_id",
+				   job->base.req ? rh_req_node(job->base.req)->node_id : ""));
+		rh__job_created(&job->base, c->insts.v[0].id);
 	}
 	call_done(c);
 }
@@ -675,10 +543,10 @@ static void term_split(struct call *c)
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
 
-		if (!job->req || c->ec2->stopped)
+		if (!rh__job_live(&job->base) || c->ec2->stopped)
 			continue;
 		job->solo = 1;
-		queue_push(&c->grp->term, job);
+		rh__jobq_push(&c->grp->term.q, &job->base);
 	}
 	call_done(c);
 }
@@ -710,7 +578,7 @@ static void on_http(struct occo_http_response *resp, const struct occo_err *err,
 			break;
 		case C_TERM:
 			for (i = 0; i < c->njobs; i++)
-				job_dropped(c->jobs[i]);
+				rh__job_dropped(&c->jobs[i]->base);
 			call_done(c);
 			break;
 		}
@@ -724,7 +592,7 @@ static void on_http(struct occo_http_response *resp, const struct occo_err *err,
 	    fault != RH__EC2_F_AUTH) {
 		term_split(c);
 	} else if (c->kind == C_TERM && fault == RH__EC2_F_NOT_FOUND) {
-		job_dropped(c->jobs[0]); /* already gone */
+		rh__job_dropped(&c->jobs[0]->base); /* already gone */
 		call_done(c);
 	} else {
 		call_fail(c, &e, fault == RH__EC2_F_TRANSIENT ? RH_F_TRANSIENT : 0);
@@ -827,9 +695,9 @@ static void run_start(struct ec2 *ec, struct job *job)
 	struct call *c = call_new(ec, job->grp, C_RUN);
 	struct occo_err e;
 
-	job->refs++;
+	rh__job_ref(&job->base);
 	call_take(c, job);
-	if (run_form(&c->form, rh_req_node(job->req), &e) < 0) {
+	if (run_form(&c->form, rh_req_node(job->base.req), &e) < 0) {
 		occo_err_prefix(&e, "RunInstances");
 		call_fail(c, &e, 0);
 		return;
@@ -872,21 +740,19 @@ static int prepare(struct rh_req *req, struct grp **out, struct occo_err *err)
 	return 0;
 }
 
-static struct job *job_new(struct rh_req *req, enum job_kind kind, struct grp *g)
+static struct job *job_new(struct rh_req *req, enum rh__job_kind kind, struct grp *g)
 {
 	struct job *job = occo_calloc(1, sizeof(*job));
 
-	job->req = req;
-	job->kind = kind;
+	rh__job_init(&job->base, &job_ops, req, kind);
 	job->grp = g;
-	job->refs = 1; /* the request's */
-	*(struct job **)rh_req_data(req) = job;
 	return job;
 }
 
 static int ec2_create(struct rh_req *req, struct occo_err *err)
 {
 	const struct rh_node *n = rh_req_node(req);
+	struct ec2 *ec = rh_req_state(req);
 	struct grp *g;
 	int rc;
 
@@ -899,14 +765,15 @@ static int ec2_create(struct rh_req *req, struct occo_err *err)
 				    "the user data (contextualisation) is %zu bytes; EC2 takes at "
 				    "most %d",
 				    strlen(n->user_data), MAX_USER_DATA);
-	queue_push(&g->look, job_new(req, J_CREATE, g));
-	kick(rh_req_state(req));
+	rh__jobq_push(&g->look.q, &job_new(req, RH__JOB_CREATE, g)->base);
+	rh__flush_kick(&ec->flush);
 	return 0;
 }
 
 static int ec2_drop(struct rh_req *req, struct occo_err *err)
 {
 	const struct rh_node *n = rh_req_node(req);
+	struct ec2 *ec = rh_req_state(req);
 	struct job *job;
 	struct grp *g;
 	int rc;
@@ -915,14 +782,14 @@ static int ec2_drop(struct rh_req *req, struct occo_err *err)
 		return rc;
 	if ((!n->instance_id || !*n->instance_id) && (!n->token || !*n->token))
 		return occo_err_set(err, OCCO_EINVAL, "no instance id and no token");
-	job = job_new(req, J_DROP, g);
+	job = job_new(req, RH__JOB_DROP, g);
 	if (n->instance_id && *n->instance_id) {
 		job_add_id(job, n->instance_id);
-		queue_push(&g->term, job);
+		rh__jobq_push(&g->term.q, &job->base);
 	} else {
-		queue_push(&g->look, job);
+		rh__jobq_push(&g->look.q, &job->base);
 	}
-	kick(rh_req_state(req));
+	rh__flush_kick(&ec->flush);
 	return 0;
 }
 
@@ -940,9 +807,9 @@ static int ec2_list(struct rh_req *req, struct occo_err *err)
 		return rc;
 	if (!n->infra_id || !*n->infra_id)
 		return occo_err_set(err, OCCO_EINVAL, "no infrastructure id");
-	job = job_new(req, J_LIST, g);
+	job = job_new(req, RH__JOB_LIST, g);
 	c = call_new(ec, g, C_LIST);
-	job->refs++;
+	rh__job_ref(&job->base);
 	call_take(c, job);
 	snprintf(page, sizeof(page), "%u", ec->page_size);
 	rc = rh__ec2_param(&c->form, "Action", "DescribeInstances", err);
@@ -956,20 +823,10 @@ static int ec2_list(struct rh_req *req, struct occo_err *err)
 		rc = call_send(c, err);
 	if (rc < 0) {
 		/* nothing started: no completion */
-		job->req = NULL;
 		call_free(c);
-		job_unref(job);
+		rh__job_abandon(&job->base);
 	}
 	return rc;
-}
-
-static void ec2_cancel(struct rh_req *req)
-{
-	struct job *job = *(struct job **)rh_req_data(req);
-	struct occo_err e;
-
-	occo_err_set(&e, OCCO_ECANCELED, "cancelled");
-	job_fail(job, &e, 0);
 }
 
 static int ec2_start(const struct rh_env *env, void **state, struct occo_err *err)
@@ -989,8 +846,7 @@ static int ec2_start(const struct rh_env *env, void **state, struct occo_err *er
 		v = strtol(ps, NULL, 10);
 		ec->page_size = (unsigned)(v < 5 ? 5 : v > 1000 ? 1000 : v);
 	}
-	uv_timer_init(env->loop, &ec->flush);
-	ec->flush.data = ec;
+	rh__flush_init(&ec->flush, env->loop, on_flush, ec);
 	ec->refs = 2; /* the core's and the timer's */
 	*state = ec;
 	return 0;
@@ -1008,21 +864,21 @@ static void ec2_stop(void *state)
 
 	ec->stopped = 1;
 	for (g = ec->groups; g; g = g->next) {
-		queue_drain(&g->look);
-		queue_drain(&g->term);
+		rh__jobq_drain(&g->look.q, NULL, 0);
+		rh__jobq_drain(&g->term.q, NULL, 0);
 	}
-	uv_close((uv_handle_t *)&ec->flush, on_flush_closed);
+	rh__flush_close(&ec->flush, on_flush_closed);
 	ec2_unref(ec); /* calls still out finish when the HTTP client answers or closes */
 }
 
 const struct rh_ops rh__ec2_ops = {
 	.name = "ec2",
 	.schema = &schema,
-	.req_size = sizeof(struct job *),
+	.req_size = RH__JOB_REQ_SIZE,
 	.create = ec2_create,
 	.drop = ec2_drop,
 	.list = ec2_list,
-	.cancel = ec2_cancel,
+	.cancel = rh__job_cancel,
 	.start = ec2_start,
 	.stop = ec2_stop,
 };

@@ -57,6 +57,7 @@
 #include "occo/util/buf.h"
 #include "occo/util/http.h"
 #include "occo/util/log.h"
+#include "../jobs.h"
 #include "../rh_int.h"
 #include "ec2_query.h" /* base64 */
 
@@ -151,10 +152,6 @@ enum svc { S_IDENTITY, S_COMPUTE, S_NETWORK };
 struct job;
 struct call;
 
-struct jobq {
-	struct job *head, *tail;
-};
-
 /* One Keystone endpoint, region, project and set of credentials. */
 struct grp {
 	struct grp *next;
@@ -167,10 +164,9 @@ struct grp {
 	struct call *auth_wait, *auth_wait_tail; /* calls waiting for a token */
 	json_t *flavors; /* [{id, name, disk}] once known */
 	int flavors_busy;
-	struct jobq flavor_wait;
+	struct rh__jobq flavor_wait;
 	json_t *pools; /* floating IP pool name ("" for the default) -> network id */
-	struct jobq look, ports; /* creates/drops waiting for a token lookup, for a port */
-	int look_busy, ports_busy;
+	struct rh__batch look, ports; /* creates/drops waiting for a token lookup, for a port */
 };
 
 struct delay;
@@ -181,22 +177,17 @@ struct nova {
 	struct grp *groups;
 	struct delay *delays;
 	json_t *busy; /* token -> creates and repairs of it under way here */
-	uv_timer_t flush;
-	int flush_armed;
+	struct rh__flush flush; /* sends what the batches hold */
 	unsigned fip_tries, fip_wait_ms;
 	int refs; /* the core's (until stop), the timer's, one per call and delay */
 	int stopped;
 };
 
-enum job_kind { J_CREATE, J_DROP, J_LIST };
-
+/* One request (jobs.h), or a repair of a list's server (no request of its own). */
 struct job {
-	struct rh_req *req; /* NULL once completed */
+	struct rh__job base;
 	struct nova *nv;
 	struct grp *grp;
-	enum job_kind kind;
-	int refs;
-	struct job *qnext;
 	int want_fip;
 	char *server; /* create: the server (made or adopted) */
 	char *port; /* create: its port */
@@ -271,8 +262,6 @@ static void nova_unref(struct nova *nv)
 	free(nv);
 }
 
-static void job_unref(struct job *job);
-
 /* Count a token in or out of the creates under way (a list does not repair those). */
 static void busy_add(struct nova *nv, const char *token, int d)
 {
@@ -288,17 +277,27 @@ static void busy_add(struct nova *nv, const char *token, int d)
 }
 
 /* The job still has someone to answer: its request, or the list it repairs for. */
-static int job_live(const struct job *job)
+static int job_live(const struct rh__job *base)
 {
-	return job->req || (job->parent && job->parent->req);
+	const struct job *job = (const struct job *)base;
+
+	return job->base.req || (job->parent && job->parent->base.req);
 }
 
-static void job_unref(struct job *job)
+/* A create's request is over: its token is no longer under way here. */
+static void job_take(struct rh__job *base)
 {
+	struct job *job = (struct job *)base;
+
+	if (job->base.kind == RH__JOB_CREATE)
+		busy_add(job->nv, job->token, -1);
+}
+
+static void job_free(struct rh__job *base)
+{
+	struct job *job = (struct job *)base;
 	size_t i;
 
-	if (--job->refs > 0)
-		return;
 	for (i = 0; i < job->nids; i++)
 		free(job->ids[i]);
 	free(job->ids);
@@ -309,60 +308,18 @@ static void job_unref(struct job *job)
 	free(job->token);
 	free(job->pool);
 	if (job->parent)
-		job_unref(job->parent);
+		rh__job_unref(&job->parent->base);
 	free(job);
 }
 
-static void queue_push(struct jobq *q, struct job *job)
-{
-	job->refs++;
-	job->qnext = NULL;
-	if (q->tail)
-		q->tail->qnext = job;
-	else
-		q->head = job;
-	q->tail = job;
-}
-
-static struct job *queue_pop(struct jobq *q)
-{
-	struct job *job = q->head;
-
-	if (job) {
-		q->head = job->qnext;
-		if (!q->head)
-			q->tail = NULL;
-		job->qnext = NULL;
-	}
-	return job;
-}
-
-static void queue_drain(struct jobq *q)
-{
-	struct job *job;
-
-	while ((job = queue_pop(q)))
-		job_unref(job);
-}
+static const struct rh__job_ops job_ops = { .free = job_free, .take = job_take, .live = job_live };
 
 /* ---- completing requests ---- */
-
-static struct rh_req *job_take(struct job *job)
-{
-	struct rh_req *req = job->req;
-
-	if (req && job->kind == J_CREATE)
-		busy_add(job->nv, job->token, -1);
-	job->req = NULL;
-	return req;
-}
 
 static void repair_done(struct job *list);
 
 static void job_fail(struct job *job, const struct occo_err *err, unsigned flags)
 {
-	struct rh_req *req = job_take(job);
-
 	if (job->parent && job->token) {
 		OCCO_WARN("nova: associating a missing floating IP failed",
 			  OCCO_KV("server", job->server), OCCO_KV("error", err->msg));
@@ -370,23 +327,10 @@ static void job_fail(struct job *job, const struct occo_err *err, unsigned flags
 		free(job->token);
 		job->token = NULL; /* once */
 		repair_done(job->parent);
-		job_unref(job);
+		rh__job_unref(&job->base);
 		return;
 	}
-	if (!req)
-		return;
-	switch (job->kind) {
-	case J_CREATE:
-		rh_req_created(req, NULL, err, flags);
-		break;
-	case J_DROP:
-		rh_req_dropped(req, err, flags);
-		break;
-	case J_LIST:
-		rh_req_listed(req, NULL, 0, err, flags);
-		break;
-	}
-	job_unref(job);
+	rh__job_fail(&job->base, err, flags);
 }
 
 static void job_failf(struct job *job, int code, unsigned flags, const char *fmt, ...)
@@ -406,8 +350,6 @@ static void job_failf(struct job *job, int code, unsigned flags, const char *fmt
 
 static void job_created(struct job *job)
 {
-	struct rh_req *req = job_take(job);
-
 	if (job->parent && job->token) {
 		OCCO_INFO("nova: floating IP associated to a server that lacked it",
 			  OCCO_KV("server", job->server));
@@ -415,25 +357,13 @@ static void job_created(struct job *job)
 		free(job->token);
 		job->token = NULL;
 		repair_done(job->parent);
-		job_unref(job);
+		rh__job_unref(&job->base);
 		return;
 	}
-	if (req) {
+	if (job->base.req)
 		OCCO_DEBUG("nova server ready to report", OCCO_KV("server", job->server),
-			   OCCO_KV("node_id", rh_req_node(req)->node_id));
-		rh_req_created(req, job->server, NULL, 0);
-		job_unref(job);
-	}
-}
-
-static void job_dropped(struct job *job)
-{
-	struct rh_req *req = job_take(job);
-
-	if (req) {
-		rh_req_dropped(req, NULL, 0);
-		job_unref(job);
-	}
+			   OCCO_KV("node_id", rh_req_node(job->base.req)->node_id));
+	rh__job_created(&job->base, job->server);
 }
 
 /* ---- delays ---- */
@@ -443,7 +373,7 @@ static void on_delay_closed(uv_handle_t *h)
 	struct delay *d = h->data;
 	struct nova *nv = d->nv;
 
-	job_unref(d->job);
+	rh__job_unref(&d->job->base);
 	free(d);
 	nova_unref(nv);
 }
@@ -464,7 +394,7 @@ static void on_delay(uv_timer_t *t)
 	struct delay *d = t->data;
 
 	delay_unlink(d);
-	if (job_live(d->job) && !d->nv->stopped)
+	if (rh__job_live(&d->job->base) && !d->nv->stopped)
 		d->fn(d->job);
 	uv_close((uv_handle_t *)&d->t, on_delay_closed);
 }
@@ -478,7 +408,7 @@ static void delay(struct job *job, unsigned ms, void (*fn)(struct job *job))
 	d->nv = nv;
 	d->job = job;
 	d->fn = fn;
-	job->refs++;
+	rh__job_ref(&job->base);
 	nv->refs++;
 	uv_timer_init(nv->loop, &d->t);
 	d->t.data = d;
@@ -558,12 +488,18 @@ static struct call *call_new(struct nova *nv, struct grp *g, enum svc svc, const
 	return c;
 }
 
-/* Add a job (a new reference). */
-static void call_add(struct call *c, struct job *job)
+/* Add a job; its reference moves to the call. */
+static void call_take(struct call *c, struct job *job)
 {
 	c->jobs = occo_reallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
 	c->jobs[c->njobs++] = job;
-	job->refs++;
+}
+
+/* Add a job (a new reference). */
+static void call_add(struct call *c, struct job *job)
+{
+	rh__job_ref(&job->base);
+	call_take(c, job);
 }
 
 static void call_free(struct call *c)
@@ -571,7 +507,7 @@ static void call_free(struct call *c)
 	size_t i;
 
 	for (i = 0; i < c->njobs; i++)
-		job_unref(c->jobs[i]);
+		rh__job_unref(&c->jobs[i]->base);
 	free(c->jobs);
 	free(c->method);
 	free(c->url);
@@ -880,7 +816,6 @@ static const char *md(const json_t *server, const char *key)
 static void step_flavor(struct job *job);
 static void step_fip(struct job *job);
 static void step_delete(struct job *job);
-static void kick(struct nova *nv);
 
 /*
  * Nova's list of servers names no fault for a server that never left cell0 (no valid host):
@@ -898,7 +833,7 @@ static void watch_fault_done(struct call *c, int status, json_t *js, const struc
 	struct job *job = c->jobs[0];
 	const char *m = str(json_object_get(json_object_get(js, "server"), "fault"), "message");
 
-	if (!job_live(job))
+	if (!rh__job_live(&job->base))
 		return;
 	(void)err;
 	job_failf(job, OCCO_EREMOTE, 0, "server '%s' is in state ERROR: %.*s", job->server,
@@ -935,8 +870,8 @@ static void watch_done(struct job *job, const json_t *servers)
 		job_failf(job, OCCO_EREMOTE, 0, "server '%s' is in state ERROR: %.*s", job->server,
 			  MAX_WORDS, m ? m : "(no fault given)");
 	} else {
-		queue_push(&job->grp->ports, job);
-		kick(job->nv);
+		rh__jobq_push(&job->grp->ports.q, &job->base);
+		rh__flush_kick(&job->nv->flush);
 	}
 }
 
@@ -944,8 +879,8 @@ static void watch_done(struct job *job, const json_t *servers)
 static void step_watch(struct job *job)
 {
 	job->watching = 1;
-	queue_push(&job->grp->look, job);
-	kick(job->nv);
+	rh__jobq_push(&job->grp->look.q, &job->base);
+	rh__flush_kick(&job->nv->flush);
 }
 
 static void look_done(struct call *c, int status, json_t *js, const struct occo_err *err)
@@ -953,11 +888,11 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 	const json_t *servers = json_object_get(js, "servers"), *s;
 	size_t i, k;
 
-	c->grp->look_busy = 0;
-	kick(c->nv);
+	rh__batch_done(&c->grp->look);
+	rh__flush_kick(&c->nv->flush);
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
-		const char *token = job_live(job) ? job->token : NULL;
+		const char *token = rh__job_live(&job->base) ? job->token : NULL;
 
 		if (!token)
 			continue;
@@ -975,7 +910,7 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 			if (!id || !md(s, MD_TOKEN) || strcmp(md(s, MD_TOKEN), token) ||
 			    (st && !strcmp(st, "DELETED")))
 				continue;
-			if (job->kind == J_DROP) {
+			if (job->base.kind == RH__JOB_DROP) {
 				job->ids = occo_reallocarray(job->ids, job->nids + 1,
 							     sizeof(*job->ids));
 				job->ids[job->nids++] = occo_strdup(id);
@@ -983,11 +918,11 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 				job->server = occo_strdup(id);
 			}
 		}
-		if (job->kind == J_DROP) {
+		if (job->base.kind == RH__JOB_DROP) {
 			step_delete(job);
 		} else if (job->server) {
 			OCCO_DEBUG("nova server found by its token", OCCO_KV("server", job->server),
-				   OCCO_KV("node_id", rh_req_node(job->req)->node_id));
+				   OCCO_KV("node_id", rh_req_node(job->base.req)->node_id));
 			step_fip(job);
 		} else {
 			step_flavor(job);
@@ -997,33 +932,23 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 
 static void flush_look(struct nova *nv, struct grp *g)
 {
-	struct call *c = NULL;
+	struct call *c;
 	struct occo_buf b;
 	struct job *job;
 
-	if (g->look_busy || !g->look.head)
+	if (!rh__batch_start(&g->look))
 		return;
+	c = call_new(nv, g, S_COMPUTE, "GET", look_done);
 	occo_buf_init(&b, SMALL_BODY);
-	while (g->look.head && (!c || c->njobs < MAX_BATCH)) {
-		job = queue_pop(&g->look);
-		if (job_live(job)) {
-			if (!c) {
-				c = call_new(nv, g, S_COMPUTE, "GET", look_done);
-				occo_buf_appends(&b, "/servers/detail?tags-any=", NULL);
-			} else {
-				occo_buf_appends(&b, ",", NULL);
-			}
-			occo_buf_appendf(&b, NULL, TAG_TOKEN "%s", job->token);
-			call_add(c, job);
-		}
-		job_unref(job);
+	occo_buf_appends(&b, "/servers/detail?tags-any=", NULL);
+	while (c->njobs < MAX_BATCH && rh__jobq_head(&g->look.q)) {
+		job = (struct job *)rh__jobq_pop(&g->look.q);
+		occo_buf_appendf(&b, NULL, "%s" TAG_TOKEN "%s", c->njobs ? "," : "", job->token);
+		call_take(c, job);
 	}
-	if (c) {
-		g->look_busy = 1;
-		c->url = occo_buf_detach(&b, NULL);
-		c->max_body = LIST_BODY;
-		call_go(c);
-	}
+	c->url = occo_buf_detach(&b, NULL);
+	c->max_body = LIST_BODY;
+	call_go(c);
 	occo_buf_release(&b);
 }
 
@@ -1056,12 +981,12 @@ static void flavors_done(struct call *c, int status, json_t *js, const struct oc
 		json_decref(g->flavors);
 		g->flavors = json_incref((json_t *)fl);
 	}
-	while ((job = queue_pop(&g->flavor_wait))) {
-		if (job->req && g->flavors)
+	while ((job = (struct job *)rh__jobq_pop(&g->flavor_wait))) {
+		if (job->base.req && g->flavors)
 			step_post(job);
-		else if (job->req)
+		else if (job->base.req)
 			job_fail_call(job, "GET /flavors/detail", status, js, err);
-		job_unref(job);
+		rh__job_unref(&job->base);
 	}
 }
 
@@ -1074,7 +999,7 @@ static void step_flavor(struct job *job)
 		step_post(job);
 		return;
 	}
-	queue_push(&g->flavor_wait, job);
+	rh__jobq_push(&g->flavor_wait, &job->base);
 	if (g->flavors_busy)
 		return;
 	g->flavors_busy = 1;
@@ -1089,7 +1014,7 @@ static void post_done(struct call *c, int status, json_t *js, const struct occo_
 	struct job *job = c->jobs[0];
 	const char *id = str(json_object_get(js, "server"), "id");
 
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	if (err || status != 202 || !id) {
 		if (!err && status == 202)
@@ -1100,13 +1025,13 @@ static void post_done(struct call *c, int status, json_t *js, const struct occo_
 	}
 	job->server = occo_strdup(id);
 	OCCO_DEBUG("nova server created", OCCO_KV("server", id),
-		   OCCO_KV("node_id", rh_req_node(job->req)->node_id));
+		   OCCO_KV("node_id", rh_req_node(job->base.req)->node_id));
 	step_fip(job);
 }
 
 static void step_post(struct job *job)
 {
-	const struct rh_node *n = rh_req_node(job->req);
+	const struct rh_node *n = rh_req_node(job->base.req);
 	const json_t *res = n->resource, *v, *flavor;
 	const char *fname = str(res, "flavor_name");
 	json_t *srv, *md_, *tags, *sgs;
@@ -1198,12 +1123,12 @@ static void ports_done(struct call *c, int status, json_t *js, const struct occo
 	const json_t *ports = json_object_get(js, "ports"), *p;
 	size_t i, k;
 
-	c->grp->ports_busy = 0;
-	kick(c->nv);
+	rh__batch_done(&c->grp->ports);
+	rh__flush_kick(&c->nv->flush);
 	for (i = 0; i < c->njobs; i++) {
 		struct job *job = c->jobs[i];
 
-		if (!job_live(job))
+		if (!rh__job_live(&job->base))
 			continue;
 		if (err || status != 200) {
 			job_fail_call(job, "GET /v2.0/ports", status, js, err);
@@ -1228,31 +1153,22 @@ static void ports_done(struct call *c, int status, json_t *js, const struct occo
 
 static void flush_ports(struct nova *nv, struct grp *g)
 {
-	struct call *c = NULL;
+	struct call *c;
 	struct occo_buf b;
 	struct job *job;
 
-	if (g->ports_busy || !g->ports.head)
+	if (!rh__batch_start(&g->ports))
 		return;
+	c = call_new(nv, g, S_NETWORK, "GET", ports_done);
 	occo_buf_init(&b, SMALL_BODY);
-	while (g->ports.head && (!c || c->njobs < MAX_BATCH)) {
-		job = queue_pop(&g->ports);
-		if (job_live(job)) {
-			if (!c) {
-				c = call_new(nv, g, S_NETWORK, "GET", ports_done);
-				occo_buf_appends(&b, "/v2.0/ports?fields=id&fields=device_id",
-						 NULL);
-			}
-			occo_buf_appendf(&b, NULL, "&device_id=%s", job->server);
-			call_add(c, job);
-		}
-		job_unref(job);
+	occo_buf_appends(&b, "/v2.0/ports?fields=id&fields=device_id", NULL);
+	while (c->njobs < MAX_BATCH && rh__jobq_head(&g->ports.q)) {
+		job = (struct job *)rh__jobq_pop(&g->ports.q);
+		occo_buf_appendf(&b, NULL, "&device_id=%s", job->server);
+		call_take(c, job);
 	}
-	if (c) {
-		g->ports_busy = 1;
-		c->url = occo_buf_detach(&b, NULL);
-		call_go(c);
-	}
+	c->url = occo_buf_detach(&b, NULL);
+	call_go(c);
 	occo_buf_release(&b);
 }
 
@@ -1308,7 +1224,7 @@ static void fip_created(struct call *c, int status, json_t *js, const struct occ
 	const char *m = os_message(js);
 	const char *pool = job->pool;
 
-	if (!job_live(job))
+	if (!rh__job_live(&job->base))
 		return;
 	if (!err && (status == 201 || status == 200)) {
 		OCCO_DEBUG("nova floating ip",
@@ -1364,7 +1280,7 @@ static void pool_done(struct call *c, int status, json_t *js, const struct occo_
 	const json_t *nets = json_object_get(js, "networks");
 	const char *pool;
 
-	if (!job_live(job))
+	if (!rh__job_live(&job->base))
 		return;
 	pool = job->pool;
 	if (err || status != 200) {
@@ -1396,7 +1312,7 @@ static void fip_found(struct call *c, int status, json_t *js, const struct occo_
 	struct call *d;
 	size_t i;
 
-	if (!job_live(job))
+	if (!rh__job_live(&job->base))
 		return;
 	if (err || status != 200) {
 		job_fail_call(job, "GET /v2.0/floatingips", status, js, err);
@@ -1451,8 +1367,8 @@ static void step_fip(struct job *job)
 		return;
 	}
 	if (!job->port) {
-		queue_push(&job->grp->ports, job);
-		kick(job->nv);
+		rh__jobq_push(&job->grp->ports.q, &job->base);
+		rh__flush_kick(&job->nv->flush);
 		return;
 	}
 	desc = fip_desc(job);
@@ -1471,7 +1387,7 @@ static void fip_release_done(struct call *c, int status, json_t *js, const struc
 {
 	struct job *job = c->jobs[0];
 
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	if (err || (status >= 300 && status != 404)) {
 		job_fail_call(job, "DELETE /v2.0/floatingips", status, js, err);
@@ -1485,7 +1401,7 @@ static void fip_release_done(struct call *c, int status, json_t *js, const struc
 		call_go(d);
 		return;
 	}
-	job_dropped(job);
+	rh__job_dropped(&job->base);
 }
 
 static void fips_of_drop(struct call *c, int status, json_t *js, const struct occo_err *err)
@@ -1494,7 +1410,7 @@ static void fips_of_drop(struct call *c, int status, json_t *js, const struct oc
 	const json_t *f;
 	size_t i;
 
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	if (err || status != 200) {
 		job_fail_call(job, "GET /v2.0/floatingips", status, js, err);
@@ -1517,7 +1433,7 @@ static void delete_done(struct call *c, int status, json_t *js, const struct occ
 {
 	struct job *job = c->jobs[0];
 
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	if (err || (status >= 300 && status != 404)) {
 		job_fail_call(job, "DELETE /servers", status, js, err);
@@ -1549,7 +1465,7 @@ static void step_delete(struct job *job)
 		call_go(c);
 		return;
 	}
-	job_dropped(job);
+	rh__job_dropped(&job->base);
 }
 
 /* ---- list ---- */
@@ -1594,16 +1510,15 @@ static void repair_start(struct job *list, const char *server, const char *token
 {
 	struct job *r = occo_calloc(1, sizeof(*r));
 
+	rh__job_init(&r->base, &job_ops, NULL, RH__JOB_CREATE); /* its own reference */
 	r->nv = list->nv;
 	r->grp = list->grp;
-	r->kind = J_CREATE;
-	r->refs = 1; /* its own, dropped when it ends */
 	r->want_fip = 1;
 	r->server = occo_strdup(server);
 	r->token = occo_strdup(token);
 	r->pool = occo_strdup(pool);
 	r->parent = list;
-	list->refs++;
+	rh__job_ref(&list->base);
 	list->repairs++;
 	busy_add(list->nv, token, 1);
 	OCCO_INFO("nova: server without its floating IP", OCCO_KV("server", server));
@@ -1621,7 +1536,7 @@ static void finish_again(struct job *list)
 
 static void repair_done(struct job *list)
 {
-	if (--list->repairs > 0 || !list->req)
+	if (--list->repairs > 0 || !list->base.req)
 		return;
 	finish_again(list);
 }
@@ -1633,7 +1548,7 @@ static void fault_done(struct call *c, int status, json_t *js, const struct occo
 	size_t i;
 
 	(void)err;
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	json_array_foreach (job->servers, i, s)
 		if (status == 200 && str(s, "id") && str(srv, "id") &&
@@ -1644,11 +1559,10 @@ static void fault_done(struct call *c, int status, json_t *js, const struct occo
 
 static void list_finish(struct job *job, const json_t *fips)
 {
-	const struct rh_node *n = rh_req_node(job->req);
+	const struct rh_node *n = rh_req_node(job->base.req);
 	size_t ns = json_array_size(job->servers), i, k, j, m = 0;
 	struct rh_instance *v = occo_calloc(ns + 1, sizeof(*v));
 	json_t *addrs = json_array(), *s, *fipmap = json_object(), *f;
-	struct rh_req *req;
 	int first = !job->repaired, started = 0;
 
 	if (fips != job->fips) {
@@ -1736,11 +1650,7 @@ static void list_finish(struct job *job, const json_t *fips)
 		return;
 	}
 	job->repairs--;
-	req = job_take(job);
-	if (req) {
-		rh_req_listed(req, v, m, NULL, 0);
-		job_unref(job);
-	}
+	rh__job_listed(&job->base, v, m);
 	json_decref(addrs);
 	json_decref(fipmap);
 	free(v);
@@ -1750,7 +1660,7 @@ static void list_fips_done(struct call *c, int status, json_t *js, const struct 
 {
 	struct job *job = c->jobs[0];
 
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	if (err || status != 200) {
 		job_fail_call(job, "GET /v2.0/floatingips", status, js, err);
@@ -1780,7 +1690,7 @@ static void list_done(struct call *c, int status, json_t *js, const struct occo_
 	size_t i;
 	int more = 0, want = 0;
 
-	if (!job->req)
+	if (!job->base.req)
 		return;
 	if (err || status != 200 || !json_is_array(servers)) {
 		if (!err && status == 200)
@@ -1811,7 +1721,7 @@ static void list_done(struct call *c, int status, json_t *js, const struct occo_
 
 static void list_page(struct job *job, const char *marker)
 {
-	const struct rh_node *n = rh_req_node(job->req);
+	const struct rh_node *n = rh_req_node(job->base.req);
 	struct call *c = call_new(job->nv, job->grp, S_COMPUTE, "GET", list_done);
 	char *m = marker ? urlenc(marker) : NULL;
 
@@ -1829,12 +1739,11 @@ static void list_page(struct job *job, const char *marker)
 
 /* ---- flush ---- */
 
-static void on_flush(uv_timer_t *t)
+static void on_flush(void *ud)
 {
-	struct nova *nv = t->data;
+	struct nova *nv = ud;
 	struct grp *g;
 
-	nv->flush_armed = 0;
 	nv->refs++;
 	for (g = nv->groups; g && !nv->stopped; g = g->next) {
 		flush_look(nv, g);
@@ -1842,14 +1751,6 @@ static void on_flush(uv_timer_t *t)
 			flush_ports(nv, g);
 	}
 	nova_unref(nv);
-}
-
-static void kick(struct nova *nv)
-{
-	if (!nv->stopped && !nv->flush_armed) {
-		nv->flush_armed = 1;
-		uv_timer_start(&nv->flush, on_flush, 0, 0);
-	}
 }
 
 /* ---- the operations ---- */
@@ -1869,7 +1770,8 @@ static char *auth_url(const char *ep)
 	return occo_asprintf("%.*s/v3", (int)n, ep);
 }
 
-static int prepare(struct rh_req *req, enum job_kind kind, struct job **out, struct occo_err *err)
+static int prepare(struct rh_req *req, enum rh__job_kind kind, struct job **out,
+		   struct occo_err *err)
 {
 	struct nova *nv = rh_req_state(req);
 	const struct rh_node *n = rh_req_node(req);
@@ -1940,20 +1842,17 @@ static int prepare(struct rh_req *req, enum job_kind kind, struct job **out, str
 	}
 	free(url);
 	job = occo_calloc(1, sizeof(*job));
-	job->req = req;
+	rh__job_init(&job->base, &job_ops, req, kind);
 	job->nv = nv;
 	job->grp = g;
-	job->kind = kind;
-	job->refs = 1; /* the request's */
 	job->want_fip = json_object_get(n->resource, "floating_ip") != NULL &&
 			!json_is_null(json_object_get(n->resource, "floating_ip")) &&
 			!json_is_false(json_object_get(n->resource, "floating_ip"));
 	job->token = occo_strdup(n->token ? n->token : "");
 	job->pool = occo_strdup(
 		str(n->resource, "floating_ip_pool") ? str(n->resource, "floating_ip_pool") : "");
-	if (kind == J_CREATE)
+	if (kind == RH__JOB_CREATE)
 		busy_add(nv, job->token, 1);
-	*(struct job **)rh_req_data(req) = job;
 	*out = job;
 	return 0;
 }
@@ -1973,20 +1872,19 @@ static int nova_create(struct rh_req *req, struct occo_err *err)
 				    "the user data (contextualisation) is %zu bytes; Nova takes at "
 				    "most %d",
 				    strlen(n->user_data), MAX_USER_DATA);
-	if ((rc = prepare(req, J_CREATE, &job, err)) < 0)
+	if ((rc = prepare(req, RH__JOB_CREATE, &job, err)) < 0)
 		return rc;
 	if (json_object_get(n->resource, "volume_size") && job->grp->compute && !job->grp->volume) {
 		/* known already: a cloud without a volume service (else checked after the token) */
-		job_take(job); /* no completion: the call fails */
-		job_unref(job);
+		rh__job_abandon(&job->base); /* no completion: the call fails */
 		return occo_err_set(
 			err, OCCO_ENOTSUP,
 			"volume_size needs a volume service (cinder), and the catalog of "
 			"\"%s\" has none: remove volume_size to boot from the image",
 			str(n->resource, "endpoint"));
 	}
-	queue_push(&job->grp->look, job);
-	kick(job->nv);
+	rh__jobq_push(&job->grp->look.q, &job->base);
+	rh__flush_kick(&job->nv->flush);
 	return 0;
 }
 
@@ -1998,17 +1896,17 @@ static int nova_drop(struct rh_req *req, struct occo_err *err)
 
 	if ((!n->instance_id || !*n->instance_id) && (!n->token || !*n->token))
 		return occo_err_set(err, OCCO_EINVAL, "no instance id and no token");
-	if ((rc = prepare(req, J_DROP, &job, err)) < 0)
+	if ((rc = prepare(req, RH__JOB_DROP, &job, err)) < 0)
 		return rc;
 	if (n->instance_id && *n->instance_id) {
 		job->ids = occo_calloc(1, sizeof(*job->ids));
 		job->ids[job->nids++] = occo_strdup(n->instance_id);
-		job->refs++; /* step_delete runs from here: keep it past a completion */
+		rh__job_ref(&job->base); /* step_delete runs from here: keep it past a completion */
 		step_delete(job);
-		job_unref(job);
+		rh__job_unref(&job->base);
 	} else {
-		queue_push(&job->grp->look, job);
-		kick(job->nv);
+		rh__jobq_push(&job->grp->look.q, &job->base);
+		rh__flush_kick(&job->nv->flush);
 	}
 	return 0;
 }
@@ -2021,20 +1919,11 @@ static int nova_list(struct rh_req *req, struct occo_err *err)
 
 	if (!n->infra_id || !*n->infra_id)
 		return occo_err_set(err, OCCO_EINVAL, "no infrastructure id");
-	if ((rc = prepare(req, J_LIST, &job, err)) < 0)
+	if ((rc = prepare(req, RH__JOB_LIST, &job, err)) < 0)
 		return rc;
 	job->servers = json_array();
 	list_page(job, NULL);
 	return 0;
-}
-
-static void nova_cancel(struct rh_req *req)
-{
-	struct job *job = *(struct job **)rh_req_data(req);
-	struct occo_err e;
-
-	occo_err_set(&e, OCCO_ECANCELED, "cancelled");
-	job_fail(job, &e, 0);
 }
 
 static unsigned env_uint(const char *name, unsigned def, unsigned lo, unsigned hi)
@@ -2062,8 +1951,7 @@ static int nova_start(const struct rh_env *env, void **state, struct occo_err *e
 	nv->busy = json_object();
 	nv->fip_tries = env_uint("OCCOPUS_NOVA_FIP_TRIES", DEF_FIP_TRIES, 1, 1000);
 	nv->fip_wait_ms = env_uint("OCCOPUS_NOVA_FIP_WAIT_MS", DEF_FIP_WAIT_MS, 10, 600000);
-	uv_timer_init(env->loop, &nv->flush);
-	nv->flush.data = nv;
+	rh__flush_init(&nv->flush, env->loop, on_flush, nv);
 	nv->refs = 2;
 	*state = nv;
 	return 0;
@@ -2082,27 +1970,27 @@ static void nova_stop(void *state)
 
 	nv->stopped = 1;
 	for (g = nv->groups; g; g = g->next) {
-		queue_drain(&g->look);
-		queue_drain(&g->ports);
-		queue_drain(&g->flavor_wait);
+		rh__jobq_drain(&g->look.q, NULL, 0);
+		rh__jobq_drain(&g->ports.q, NULL, 0);
+		rh__jobq_drain(&g->flavor_wait, NULL, 0);
 	}
 	while ((d = nv->delays)) {
 		delay_unlink(d);
 		uv_timer_stop(&d->t);
 		uv_close((uv_handle_t *)&d->t, on_delay_closed);
 	}
-	uv_close((uv_handle_t *)&nv->flush, on_flush_closed);
+	rh__flush_close(&nv->flush, on_flush_closed);
 	nova_unref(nv);
 }
 
 const struct rh_ops rh__nova_ops = {
 	.name = "nova",
 	.schema = &schema,
-	.req_size = sizeof(struct job *),
+	.req_size = RH__JOB_REQ_SIZE,
 	.create = nova_create,
 	.drop = nova_drop,
 	.list = nova_list,
-	.cancel = nova_cancel,
+	.cancel = rh__job_cancel,
 	.start = nova_start,
 	.stop = nova_stop,
 };
