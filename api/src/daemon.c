@@ -349,8 +349,7 @@ static json_t *render_infra(const struct ib_snapshot *snap)
 						      "scaling", "actual", 0, "target", 0, "min", 1,
 						      "max", 1));
 	}
-	ib_records_foreach(snap->records, rec)
-	{
+	ib_records_foreach (snap->records, rec) {
 		json_t *node = rec->name ? json_object_get(out, rec->name) : NULL;
 		json_t *addrs = rec->addresses, *addr;
 
@@ -661,8 +660,7 @@ static void on_pass(const struct api_pass_info *p, void *ud)
 	s->seconds = p->seconds;
 	json_object_clear(s->states);
 	s->health_failed = 0;
-	ib_records_foreach(p->records, rec)
-	{
+	ib_records_foreach (p->records, rec) {
 		const char *st = rec->state;
 
 		if (!st)
@@ -1186,8 +1184,7 @@ static void cost_loaded(struct ib_snapshot *snap, const struct occo_err *err, vo
 	json_array_foreach (json_object_get(snap->desc, "nodes"), i, n)
 		json_object_set_new(out, json_string_value(json_object_get(n, "name")),
 				    json_object());
-	ib_records_foreach(snap->records, rec)
-	{
+	ib_records_foreach (snap->records, rec) {
 		json_t *by = rec->name ? json_object_get(out, rec->name) : NULL;
 
 		if (json_is_object(by)) /* no back-end tells a cost */

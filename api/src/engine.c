@@ -475,7 +475,8 @@ int api_infra_destroy(struct api_infra *inf, api_done_fn cb, void *ud, struct oc
 	d->cb = cb;
 	d->ud = ud;
 	d->ids = occo_calloc(ib_records_count(recs) + 1, sizeof(*d->ids));
-	ib_records_foreach(recs, rec) d->ids[d->nids++] = occo_strdup(rec->node_id);
+	ib_records_foreach (recs, rec)
+		d->ids[d->nids++] = occo_strdup(rec->node_id);
 	d->out = 1; /* held while the drops are started */
 	destroy_more(d);
 	if (--d->out == 0) { /* nothing was in flight: finish on the next loop turn */
@@ -499,8 +500,7 @@ json_t *api_infra_report_json(const json_t *desc, const struct ib_records *recor
 	json_array_foreach (json_object_get(desc, "nodes"), i, n)
 		json_object_set_new(nodes, json_string_value(json_object_get(n, "name")),
 				    json_object());
-	ib_records_foreach(records, rec)
-	{
+	ib_records_foreach (records, rec) {
 		json_t *by = rec->name ? json_object_get(nodes, rec->name) : NULL;
 
 		if (by)
@@ -536,8 +536,7 @@ void api_infra_report(const json_t *desc, const struct ib_records *records, FILE
 	const struct ib_record *rec;
 	const json_t *node, *a;
 
-	ib_records_foreach(records, rec)
-	{
+	ib_records_foreach (records, rec) {
 		if (rec->name) {
 			rows[n] = (struct report_row){ rec->name, rec, n };
 			n++;

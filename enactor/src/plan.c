@@ -168,8 +168,7 @@ int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const js
 	 * partition makes them fail together, but they cross their timeouts one by one), of how
 	 * many.
 	 */
-	ib_records_foreach(nodes, rec)
-	{
+	ib_records_foreach (nodes, rec) {
 		if (upkeep(rec) == ENACT_DROP_UNFINISHED)
 			continue;
 		p.ninstances++;
@@ -180,8 +179,7 @@ int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const js
 
 	/* upkeep and removed nodes; the kept records grouped by node name */
 	kept = occo_calloc(ib_records_count(nodes) + 1, sizeof(*kept));
-	ib_records_foreach(nodes, rec)
-	{
+	ib_records_foreach (nodes, rec) {
 		const char *id = rec->node_id, *rname = rec->name;
 
 		verdict = upkeep(rec);

@@ -410,17 +410,19 @@ static int parse_hash(struct occo_redis *r, const redisReply *reply, const char 
 }
 
 /*
- * An HGETALL reply of instance records into a set. Each value is parsed with its members
- * shared with the other records' (a resource section is one object for all the instances of a
- * node), read into its struct, and let go at once with its part of the reply.
+ * An HGETALL reply of instance records into a set. Each value is parsed, its sections shared
+ * with the other records' (a resource section is one object for all the instances of a node;
+ * the rest of a record is its own, and is not remembered by the sharer), read into its struct,
+ * and let go at once with its part of the reply.
  */
 static int parse_records(struct occo_redis *r, const redisReply *reply, const char *key,
 			 struct occo_json_sharer *sh, struct ib_records **out, struct occo_err *err)
 {
+	static const char *const sections[] = { "resource", "health_check", "config_management" };
 	struct ib_records *set;
 	char what[512];
 	json_t *v;
-	size_t i;
+	size_t i, k;
 	int rc;
 
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
@@ -435,10 +437,16 @@ static int parse_records(struct occo_redis *r, const redisReply *reply, const ch
 			ib_records_free(set);
 			return ib__reply_unexpected(r, f, err, key);
 		}
-		if ((rc = ib__json_parse_shared(r, val->str, val->len, key, f->str, sh, 1, &v,
-						err)) < 0) {
+		if ((rc = ib__json_parse(r, val->str, val->len, key, f->str, &v, err)) < 0) {
 			ib_records_free(set);
 			return rc;
+		}
+		for (k = 0; k < sizeof(sections) / sizeof(sections[0]); k++) {
+			json_t *sec = json_object_get(v, sections[k]);
+
+			if (json_is_object(sec))
+				json_object_set_new(v, sections[k],
+						    occo_json_sharer_put(sh, json_incref(sec)));
 		}
 		rc = ib_records_put_json(set, f->str, v, what, err);
 		json_decref(v);
@@ -485,6 +493,9 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 					    occo_redis_name(r), key);
 		if (op->flags & IB_SNAPSHOT_NO_EDGES)
 			json_object_del(s->desc, "edges");
+		/* what it remembers of the description is no use for the records: let it go */
+		occo_json_sharer_free(op->sh, NULL);
+		op->sh = occo_json_sharer_new();
 		return 0;
 	case SN_NODES:
 		return parse_records(r, reply, key, op->sh, &s->records, err);

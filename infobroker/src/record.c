@@ -495,7 +495,8 @@ json_t *ib_records_to_json(const struct ib_records *s)
 	json_t *o = json_object();
 	struct ib_record *rec;
 
-	ib_records_foreach(s, rec) json_object_set_new(o, rec->node_id, ib_record_to_json(rec));
+	ib_records_foreach (s, rec)
+		json_object_set_new(o, rec->node_id, ib_record_to_json(rec));
 	return o;
 }
 

@@ -32,6 +32,7 @@
  */
 #define POLL_SHARE 8
 #define DEFAULT_CREATE_TIMEOUT_MS (600u * 1000u)
+#define HEALTH_WINDOW 4096 /* health checks of a refresh out at once */
 
 enum op_kind { OP_CREATE, OP_DROP };
 
@@ -300,7 +301,8 @@ static const json_t *view_of(struct iproc_infra *in)
 	if (in->view)
 		return in->view;
 	recs = occo_calloc(ib_records_count(in->records) + 1, sizeof(*recs));
-	ib_records_foreach(in->records, rec) recs[n++] = rec;
+	ib_records_foreach (in->records, rec)
+		recs[n++] = rec;
 	qsort(recs, n, sizeof(*recs), by_created);
 	in->view = json_object();
 	for (i = 0; i < n; i++) {
@@ -972,6 +974,8 @@ struct refresh {
 	int failed;
 	int checked; /* the health checks were started */
 	struct occo_err err;
+	char **ids; /* the instances to health-check: ready when the refresh began */
+	size_t nids, next; /* next: the first not started */
 };
 
 struct refresh_list {
@@ -1025,6 +1029,7 @@ static void refresh_apply(struct iproc_infra *in, const json_t *ids, const struc
 }
 
 static void refresh_end(struct refresh *rf);
+static void health_more(struct refresh *rf);
 
 struct refresh_check {
 	struct refresh *rf;
@@ -1055,32 +1060,36 @@ static void refresh_checked(const struct hc_result *res, const struct occo_err *
 	}
 	free(rc->node_id);
 	free(rc);
-	if (--rf->out == 0)
+	rf->out--;
+	health_more(rf); /* their callbacks come later, never from inside */
+	if (rf->out == 0)
 		refresh_end(rf);
 }
 
-/* Check every ready instance at once (the checker bounds how many probes run). */
-static void refresh_health(struct refresh *rf)
+/*
+ * Start checks until HEALTH_WINDOW are out or every one is started. The checker bounds the
+ * probes that run; the window bounds the checks that wait for them, so that checking 100,000
+ * instances holds a few thousand checks at a time, not 100,000.
+ */
+static void health_more(struct refresh *rf)
 {
 	struct iproc_infra *in = rf->in;
-	struct ib_record *rec;
 
-	rf->checked = 1;
-	rf->out = 1;
-	ib_records_foreach(in->records, rec)
-	{
+	while (rf->out < HEALTH_WINDOW && rf->next < rf->nids && !in->closed) {
+		const char *id = rf->ids[rf->next++];
+		struct ib_record *rec = record_of(in, id);
 		struct refresh_check *rc;
 		struct hc_target t;
 		struct occo_err err;
 		json_t *data;
 		int failed;
 
-		if (strcmp(state_of(rec), "ready"))
+		if (!rec || strcmp(state_of(rec), "ready")) /* dropped or failed meanwhile */
 			continue;
 		rc = occo_calloc(1, sizeof(*rc));
 		rc->rf = rf;
-		rc->node_id = occo_strdup(rec->node_id);
-		data = target_of(in, rec->node_id, rec, &t);
+		rc->node_id = occo_strdup(id);
+		data = target_of(in, id, rec, &t);
 		rf->out++;
 		failed = hc_check(in->hc, &t, refresh_checked, rc, &err) < 0;
 		json_decref(data);
@@ -1088,9 +1097,24 @@ static void refresh_health(struct refresh *rf)
 			rf->out--;
 			free(rc->node_id);
 			free(rc);
-			break;
+			rf->next = rf->nids; /* the checker is closing: no more */
 		}
 	}
+}
+
+/* Check every ready instance (HEALTH_WINDOW at a time; the checker bounds the probes). */
+static void refresh_health(struct refresh *rf)
+{
+	struct iproc_infra *in = rf->in;
+	struct ib_record *rec;
+
+	rf->checked = 1;
+	rf->ids = occo_calloc(ib_records_count(in->records) + 1, sizeof(*rf->ids));
+	ib_records_foreach (in->records, rec)
+		if (!strcmp(state_of(rec), "ready"))
+			rf->ids[rf->nids++] = occo_strdup(rec->node_id);
+	rf->out = 1; /* held while the first checks are started */
+	health_more(rf);
 	if (--rf->out == 0)
 		refresh_end(rf);
 }
@@ -1105,6 +1129,9 @@ static void refresh_end(struct refresh *rf)
 	}
 	if (!in->closed)
 		rf->cb(rf->failed ? &rf->err : NULL, rf->ud);
+	while (rf->nids)
+		free(rf->ids[--rf->nids]);
+	free(rf->ids);
 	free(rf);
 	in_unref(in);
 }
@@ -1144,8 +1171,7 @@ int iproc_refresh(struct iproc_infra *in, iproc_done_fn cb, void *ud, struct occ
 
 	if (in->closed)
 		return occo_err_set(err, OCCO_ESTATE, "the infrastructure is closed");
-	ib_records_foreach(in->records, rec)
-	{
+	ib_records_foreach (in->records, rec) {
 		char *key = in->cloud->endpoint_key(in->cloud->impl, rec->resource);
 
 		ids = json_object_get(groups, key);

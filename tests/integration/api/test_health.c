@@ -12,7 +12,12 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -375,6 +380,68 @@ static void test_health__guard_share_is_a_setting(void **state)
 	free(id);
 }
 
+/*
+ * A process of the test's own that accepts TCP connections on every address (the dummy cloud's
+ * instances have loopback addresses) and closes them: an open port for the instances' checks.
+ */
+static pid_t acceptor(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0), c;
+	pid_t pid;
+
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4096), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			if ((c = accept(s, NULL, NULL)) >= 0)
+				close(c);
+	}
+	close(s);
+	return pid;
+}
+
+/*
+ * Every ready instance is checked at each pass, however many there are: the checks of a pass
+ * go out a few thousand at a time, and the last ones are not forgotten.
+ */
+static void test_health__every_instance_of_many_is_checked(void **state)
+{
+	struct fx *f = *state;
+	int port = occo_test_free_port(), n = 5000;
+	pid_t pid = acceptor(port);
+	char *nodes = occo_asprintf("'node_def:p':\n"
+				    "  - resource: {type: dummy}\n"
+				    "    health_check: {ping: false, ports: [%d], timeout: 600}\n",
+				    port);
+	char *infra = occo_asprintf("user_id: me\ninfra_name: many\n"
+				    "nodes:\n  - {name: p, type: p, scaling: {min: %d, max: %d}}\n",
+				    n, n);
+	char *out, *err, *id;
+
+	occo_test_write_file(f->dir, "many-nodes.yaml", nodes);
+	occo_test_write_file(f->dir, "infra.yaml", infra);
+	assert_int_equal(run(f, &out, &err, "import", "many-nodes.yaml", NULL), 0);
+	free(out);
+	free(err);
+	id = build(f); /* every check passes: all ready */
+	assert_int_equal(hlen(f, "HLEN occo:{%s}:nodes", id), n);
+	/* the port closes: one pass finds every instance failing (not failed yet: 600 s) */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(run(f, &out, &err, "maintain", "-i", id), 0);
+	assert_int_equal(hlen(f, "HLEN occo:{%s}:health", id), n);
+	free(out);
+	free(err);
+	free(id);
+	free(nodes);
+	free(infra);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +451,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health__guard_share_is_a_setting, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_health__every_instance_of_many_is_checked,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -263,7 +263,8 @@ static void test_enact_pass__build_partial_failure_keeps_the_rest(void **state)
 					   "failed: no luck"));
 	assert_int_equal(f->created, 3); /* A, D, B */
 	/* the failed instances were dropped; the others are kept */
-	ib_records_foreach(f->fake.records, rec) assert_string_not_equal(rec->name, "C");
+	ib_records_foreach (f->fake.records, rec)
+		assert_string_not_equal(rec->name, "C");
 	assert_int_equal(ib_records_count(f->fake.records), 3);
 }
 

@@ -211,7 +211,7 @@ static void test_create__ready_once_the_check_passes(void **state)
 	for (i = 0; i < 2000 && !(h = stored(f, "health", f->node_id)); i++) {
 		const struct ib_record *rec;
 
-		ib_records_foreach(iproc_infra_records(f->in), rec)
+		ib_records_foreach (iproc_infra_records(f->in), rec)
 			snprintf(f->node_id, sizeof(f->node_id), "%s", rec->node_id);
 		uv_run(&f->loop, UV_RUN_ONCE);
 	}
@@ -242,8 +242,8 @@ static void test_create__fails_when_failing_past_its_timeout(void **state)
 	for (i = 0; i < 2000 && !h; i++) {
 		const struct ib_record *r;
 
-		ib_records_foreach(iproc_infra_records(f->in), r) h =
-			stored(f, "health", r->node_id);
+		ib_records_foreach (iproc_infra_records(f->in), r)
+			h = stored(f, "health", r->node_id);
 		uv_run(&f->loop, UV_RUN_ONCE);
 	}
 	assert_non_null(h);

@@ -168,8 +168,7 @@ static void test_ib_records__find_remove_and_walk_in_order(void **state)
 	/* the walk is in the order added */
 	n = 0;
 	expect = 1;
-	ib_records_foreach(s, rec)
-	{
+	ib_records_foreach (s, rec) {
 		assert_int_equal(rec->created_at, expect);
 		expect += expect % 3 == 1 ? 1 : 2;
 		n++;

@@ -21,8 +21,8 @@
  * never learnt)  ->  record deleted, event nodedropped.
  * Refresh: one list per endpoint; records get the states and addresses the clouds report; a
  * record without an instance id whose token a cloud lists is adopted; an instance that its
- * cloud no longer lists is `shutdown`. Then every ready instance is health-checked (all at
- * once; the checker bounds the probes in flight): a failing one gets its first failure and
+ * cloud no longer lists is `shutdown`. Then every ready instance is health-checked (a few
+ * thousand checks out at a time; the checker bounds the probes in flight): a failing one gets its first failure and
  * count in the health hash, and when it has been failing for longer than its timeout, state
  * `failed` with `health_failed: true` and the probe's words in `error` (event nodefailed), so
  * that the enactor replaces it; one that passes again is ready and out of the health hash.
