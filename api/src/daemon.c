@@ -45,6 +45,7 @@ struct settings {
 	char *token; /* secret */
 	char *tls_cert, *tls_key; /* paths */
 	size_t max_body;
+	char **cors; /* rest.cors_origins, NULL-terminated; NULL: none */
 	double interval, lease; /* seconds */
 };
 
@@ -98,11 +99,16 @@ struct api_daemon {
 
 static void settings_release(struct settings *s)
 {
+	size_t i;
+
 	free(s->host);
 	if (s->token)
 		occo_free_secret(s->token);
 	free(s->tls_cert);
 	free(s->tls_key);
+	for (i = 0; s->cors && s->cors[i]; i++)
+		free(s->cors[i]);
+	free(s->cors);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -141,6 +147,45 @@ static int get_number(const struct occo_ydoc *doc, const json_t *sec, const char
 	return 0;
 }
 
+/* rest.cors_origins: a list of origins ("https://host[:port]") or "*", or one of them. */
+static int get_origins(const struct occo_ydoc *doc, const json_t *sec, char ***out,
+		       struct occo_err *err)
+{
+	const json_t *v = child(sec, "cors_origins"), *x;
+	size_t i, n;
+
+	if (!v || json_is_null(v))
+		return 0;
+	n = json_is_array(v) ? json_array_size(v) : 1;
+	if (!json_is_array(v) && !json_is_string(v))
+		return occo_yaml_err(err, occo_ydoc_child_mark(doc, sec, "cors_origins", 0),
+				     OCCO_EINVAL,
+				     "'rest.cors_origins' must be a list of origins or \"*\"");
+	for (i = 0; i < n; i++) {
+		const char *o;
+
+		x = json_is_array(v) ? json_array_get(v, i) : v;
+		o = json_string_value(x);
+		if (!o ||
+		    (strcmp(o, "*") && strncmp(o, "http://", 7) && strncmp(o, "https://", 8)) ||
+		    (strcmp(o, "*") && o[strlen(o) - 1] == '/'))
+			return occo_yaml_err(
+				err,
+				json_is_array(v)
+					? occo_ydoc_child_mark(doc, v, NULL, i)
+					: occo_ydoc_child_mark(doc, sec, "cors_origins", 0),
+				OCCO_EINVAL,
+				"'rest.cors_origins' item %zu must be \"*\" or an origin such as "
+				"\"https://portal.example.org\" (scheme, host and port, no path)",
+				i + 1);
+	}
+	*out = occo_calloc(n + 1, sizeof(**out));
+	for (i = 0; i < n; i++)
+		(*out)[i] =
+			occo_strdup(json_string_value(json_is_array(v) ? json_array_get(v, i) : v));
+	return 0;
+}
+
 static int settings_read(const struct occo_ydoc *doc, struct settings *s, struct occo_err *err)
 {
 	const json_t *root = doc ? occo_ydoc_root(doc) : NULL;
@@ -165,6 +210,7 @@ static int settings_read(const struct occo_ydoc *doc, struct settings *s, struct
 	    (rc = get_string(doc, rest, "rest", "tls_cert", &s->tls_cert, err)) < 0 ||
 	    (rc = get_string(doc, rest, "rest", "tls_key", &s->tls_key, err)) < 0 ||
 	    (rc = get_number(doc, rest, "rest", "max_body", 1, 1 << 30, &max_body, err)) < 0 ||
+	    (rc = get_origins(doc, rest, &s->cors, err)) < 0 ||
 	    (rc = get_number(doc, maint, "maintenance", "interval", 0.01, 86400, &s->interval,
 			     err)) < 0 ||
 	    (rc = get_number(doc, maint, "maintenance", "lease", 0.1, 86400, &s->lease, err)) < 0)
@@ -1536,6 +1582,7 @@ int api_daemon_start(struct api_app *app, const struct api_daemon_opts *opts,
 	ro.host = d->s.host;
 	ro.port = d->s.port;
 	ro.token = d->s.token;
+	ro.cors_origins = (const char *const *)d->s.cors;
 	ro.tls_cert = cert;
 	ro.tls_key = key;
 	ro.max_body = d->s.max_body;
@@ -1613,6 +1660,13 @@ static void reload_done(uv_work_t *w, int status)
 			OCCO_WARN("the listening address and TLS change only with a restart");
 		api_rest_set_token(d->rest, s.token);
 		api_rest_set_max_body(d->rest, s.max_body);
+		api_rest_set_cors(d->rest, (const char *const *)s.cors);
+		{
+			char **old = d->s.cors;
+
+			d->s.cors = s.cors;
+			s.cors = old; /* released with s */
+		}
 		if (s.interval != d->s.interval) {
 			api_maintainer_set_interval(d->mt, s.interval);
 			d->s.interval = s.interval;

@@ -53,6 +53,8 @@ struct api_rest {
 	unsigned suspended; /* connections suspended now (none may be at MHD_stop_daemon) */
 	int port;
 	char *token; /* secret */
+	char **cors; /* origins that browsers may call from (NULL-terminated), or NULL */
+	int cors_any; /* "*" is one of them */
 	char *cert, *key; /* PEM; libmicrohttpd reads them while it runs */
 	size_t max_body;
 	api_rest_handler_fn fn;
@@ -269,6 +271,73 @@ static struct MHD_Response *make_response(int status, const char *ctype, const c
 	return resp;
 }
 
+/* ---- CORS ---- */
+
+/* What Access-Control-Allow-Origin says to the request's Origin, or NULL: nothing. */
+static const char *cors_allow(struct api_rest_req *rq)
+{
+	const char *origin = api_rest_header(rq, "Origin");
+	char **o;
+
+	if (!origin || !rq->r->cors)
+		return NULL;
+	if (rq->r->cors_any)
+		return "*";
+	for (o = rq->r->cors; *o; o++)
+		if (!strcmp(*o, origin))
+			return origin;
+	return NULL;
+}
+
+static void cors_headers(struct api_rest_req *rq, struct MHD_Response *resp)
+{
+	const char *allow = resp ? cors_allow(rq) : NULL;
+
+	if (!allow)
+		return;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+	if (strcmp(allow, "*"))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
+}
+
+void api_rest_set_cors(struct api_rest *r, const char *const *origins)
+{
+	size_t n = 0, i;
+
+	for (i = 0; r->cors && r->cors[i]; i++)
+		free(r->cors[i]);
+	free(r->cors);
+	r->cors = NULL;
+	r->cors_any = 0;
+	while (origins && origins[n])
+		n++;
+	if (!n)
+		return;
+	r->cors = occo_calloc(n + 1, sizeof(*r->cors));
+	for (i = 0; i < n; i++) {
+		r->cors[i] = occo_strdup(origins[i]);
+		r->cors_any |= !strcmp(origins[i], "*");
+	}
+}
+
+/* A browser asks whether it may send a request (a preflight): 204, and what it may send. */
+static void preflight(struct api_rest_req *rq)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+
+	rq->answered = 1;
+	rq->status = MHD_HTTP_NO_CONTENT;
+	rq->resp = resp;
+	if (!resp || !cors_allow(rq))
+		return;
+	cors_headers(rq, resp);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS,
+				"GET, POST, PUT, DELETE, OPTIONS");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_HEADERS,
+				"Authorization, Content-Type");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_MAX_AGE, "600");
+}
+
 /* The answer is set: queue it now (inside the handler) or resume the connection for it. */
 static void answered(struct api_rest_req *rq)
 {
@@ -290,6 +359,7 @@ static void set_response(struct api_rest_req *rq, int status, const char *ctype,
 	rq->answered = 1;
 	rq->status = status;
 	rq->resp = make_response(status, ctype, text, len);
+	cors_headers(rq, rq->resp);
 	answered(rq);
 }
 
@@ -326,7 +396,8 @@ void api_rest_blob_free(struct api_rest_blob *b)
 
 void api_rest_reply_blob(struct api_rest_req *rq, struct api_rest_blob *b)
 {
-	if (!b->resp) {
+	/* a shared answer has no headers of one request's: a browser's gets its own copy */
+	if (!b->resp || cors_allow(rq)) {
 		set_response(rq, b->status, b->ctype, b->text, b->len);
 		return;
 	}
@@ -429,6 +500,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		rq->t0 = uv_hrtime();
 		occo_buf_init(&rq->body, r->max_body);
 		*con_cls = rq;
+		if (!strcmp(method, "OPTIONS") &&
+		    api_rest_header(rq, "Access-Control-Request-Method")) {
+			preflight(rq);
+			return queue(rq);
+		}
 		if (mutating(method) && !authorized(rq)) {
 			api_rest_error(rq, MHD_HTTP_UNAUTHORIZED, "unauthorized",
 				       "%s needs the header 'Authorization: Bearer <token>' with "
@@ -586,6 +662,7 @@ static int sockaddr_of(const char *host, int port, struct sockaddr_storage *ss, 
 static void rest_free(struct api_rest *r)
 {
 	api_rest_set_token(r, NULL);
+	api_rest_set_cors(r, NULL);
 	free(r->cert);
 	if (r->key)
 		occo_free_secret(r->key);
@@ -618,6 +695,7 @@ int api_rest_start(uv_loop_t *loop, const struct api_rest_opts *opts, api_rest_h
 	r->yield = opts->yield;
 	r->yield_ud = opts->yield_ud;
 	api_rest_set_token(r, opts->token);
+	api_rest_set_cors(r, opts->cors_origins);
 	api_rest_set_max_body(r, opts->max_body);
 	if (v6)
 		flags |= MHD_USE_IPv6;

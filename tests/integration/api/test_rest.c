@@ -5,13 +5,15 @@
  * addresses that answer), an info key and the cost, then DELETE it (keys and processes gone).
  * Errors have their HTTP status and a JSON body: bad YAML (400, naming line and column), an
  * unknown id (404), a body too large (413), a mutating request without the token (401). TLS
- * with a self-signed certificate; SIGTERM exits 0.
+ * with a self-signed certificate; SIGTERM exits 0. CORS for the origins of the configuration
+ * (preflight without the token, the answers' headers, a reload).
  */
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -499,11 +501,161 @@ static void test_rest__tls(void **state)
 	free(cert);
 }
 
+/*
+ * What a browser on `origin` gets for a request (curl -i: the status line and the headers,
+ * then the body): the status; *head the whole answer.
+ */
+static int browser(struct fx *f, const char *method, const char *path, const char *origin,
+		   const char *asks, int auth, char **head)
+{
+	char *url = occo_asprintf("%s%s", f->base, path);
+	char *o = occo_asprintf("Origin: %s", origin);
+	char *m = asks ? occo_asprintf("Access-Control-Request-Method: %s", asks) : NULL;
+	char *extra[8] = { "-i", "-H", o };
+	size_t n = 3;
+	int st;
+
+	if (m) {
+		extra[n++] = "-H";
+		extra[n++] = m;
+	}
+	if (auth) {
+		extra[n++] = "-H";
+		extra[n++] = f->auth;
+	}
+	extra[n] = NULL;
+	st = occo_test_http(method, url, NULL, extra, head);
+	free(url);
+	free(o);
+	free(m);
+	return st;
+}
+
+/* The value of header `name` in a curl -i answer (case-insensitive name), or NULL. */
+static char *header(const char *head, const char *name)
+{
+	const char *p = head;
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			const char *v = p + n + 1, *e;
+
+			while (*v == ' ')
+				v++;
+			e = v + strcspn(v, "\r\n");
+			return occo_strndup(v, (size_t)(e - v));
+		}
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void assert_header(const char *head, const char *name, const char *want)
+{
+	char *v = header(head, name);
+
+	if (!want) {
+		if (v)
+			fail_msg("unexpected %s: %s in:\n%s", name, v, head);
+		return;
+	}
+	if (!v || strcmp(v, want))
+		fail_msg("%s: want '%s', got '%s' in:\n%s", name, want, v ? v : "(none)", head);
+	free(v);
+}
+
+/*
+ * A portal in a browser: the origins of rest.cors_origins may call the service (a preflight
+ * without the token, then the request with it); others get no CORS headers, so their browsers
+ * refuse; a reload changes the list.
+ */
+static void test_rest__cors(void **state)
+{
+	struct fx *f = *state;
+	char *args[] = { "--cfg", "cors.yaml", NULL };
+	const char *portal = "https://portal.example.org";
+	char *head, *path, *id;
+	json_t *doc = NULL;
+	int i;
+
+	occo_test_write_file(
+		f->dir, "cors.yaml",
+		"rest:\n  token: " TOKEN "\n"
+		"  cors_origins: ['https://portal.example.org', 'http://127.0.0.1:8000']\n");
+	start_svc(f, args, "http");
+	/* the preflight of a POST: 204 and what may be sent, no token needed */
+	assert_int_equal(browser(f, "OPTIONS", "/infrastructures", portal, "POST", 0, &head), 204);
+	assert_header(head, "Access-Control-Allow-Origin", portal);
+	assert_header(head, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+	assert_header(head, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+	assert_header(head, "Vary", "Origin");
+	free(head);
+	/* a page elsewhere: no CORS headers, so its browser refuses the answer */
+	assert_int_equal(
+		browser(f, "OPTIONS", "/infrastructures", "https://evil.example", "POST", 0, &head),
+		204);
+	assert_header(head, "Access-Control-Allow-Origin", NULL);
+	free(head);
+	/* the requests themselves, the service's errors and its cached answers included */
+	assert_int_equal(req(f, "POST", "/infrastructures", "@infra.yaml", 1, &doc), 200);
+	id = occo_strdup(json_string_value(json_object_get(doc, "infraid")));
+	json_decref(doc);
+	path = occo_asprintf("/infrastructures/%s", id);
+	for (i = 0; i < 2; i++) { /* the second from the cache */
+		assert_int_equal(browser(f, "GET", path, portal, NULL, 0, &head), 200);
+		assert_header(head, "Access-Control-Allow-Origin", portal);
+		assert_non_null(strstr(head, "\"instances\""));
+		free(head);
+	}
+	assert_int_equal(browser(f, "GET", path, "https://evil.example", NULL, 0, &head), 200);
+	assert_header(head, "Access-Control-Allow-Origin", NULL);
+	free(head);
+	assert_int_equal(browser(f, "GET", "/infrastructures/nope", portal, NULL, 0, &head), 404);
+	assert_header(head, "Access-Control-Allow-Origin", portal);
+	free(head);
+	assert_int_equal(browser(f, "DELETE", path, portal, NULL, 0, &head), 401);
+	assert_header(head, "Access-Control-Allow-Origin", portal);
+	free(head);
+	assert_int_equal(browser(f, "DELETE", path, portal, NULL, 1, &head), 200);
+	assert_header(head, "Access-Control-Allow-Origin", portal);
+	free(head);
+	/* SIGHUP: any origin now */
+	occo_test_write_file(f->dir, "cors.yaml",
+			     "rest:\n  token: " TOKEN "\n  cors_origins: '*'\n");
+	kill(f->svc.pid, SIGHUP);
+	for (i = 0; i < 100 && occo_test_svc_log_count(&f->svc, "configuration reloaded") < 1; i++)
+		usleep(50 * 1000);
+	assert_int_equal(browser(f, "GET", "/healthz", "https://evil.example", NULL, 0, &head),
+			 200);
+	assert_header(head, "Access-Control-Allow-Origin", "*");
+	assert_header(head, "Vary", NULL);
+	free(head);
+	/* a bad list is refused with the file, line and column; the service keeps the old one */
+	occo_test_write_file(f->dir, "cors.yaml",
+			     "rest:\n  token: " TOKEN "\n  cors_origins: [portal.example.org]\n");
+	kill(f->svc.pid, SIGHUP);
+	for (i = 0; i < 100 && occo_test_svc_log_count(&f->svc, "cannot reload") < 1; i++)
+		usleep(50 * 1000);
+	assert_int_equal(occo_test_svc_log_count(&f->svc, "cors.yaml:3:18: 'rest.cors_origins' "
+							  "item 1 must be"),
+			 1);
+	assert_int_equal(browser(f, "GET", "/healthz", "https://evil.example", NULL, 0, &head),
+			 200);
+	assert_header(head, "Access-Control-Allow-Origin", "*");
+	free(head);
+	assert_int_equal(occo_test_svc_stop(&f->svc, SIGTERM), 0);
+	free(path);
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rest__occopus_workflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rest__tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rest__cors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

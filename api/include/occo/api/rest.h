@@ -32,6 +32,13 @@ struct api_rest_opts {
 	const char *token; /* NULL or "": no token needed; secret */
 	const char *tls_cert, *tls_key; /* PEM text of both, or NULL: plain HTTP */
 	size_t max_body; /* bytes (0: 1 MiB) */
+	/*
+	 * Origins whose pages a browser may call the service from (CORS): exact origins
+	 * ("https://portal.example.org") or "*"; NULL-terminated, or NULL: none (browsers may not).
+	 * A preflight (OPTIONS with Access-Control-Request-Method) is answered 204 here, without
+	 * a token.
+	 */
+	const char *const *cors_origins;
 	unsigned max_conns; /* connections at once (0: 4096) */
 	/*
 	 * Asked on every turn of the loop: 1 while the program has work that must not wait (a
@@ -58,6 +65,8 @@ int api_rest_port(const struct api_rest *r);
 /* Change the token (NULL or "": none) and the body limit (0: 1 MiB) of later requests. */
 void api_rest_set_token(struct api_rest *r, const char *token);
 void api_rest_set_max_body(struct api_rest *r, size_t max_body);
+/* Change the CORS origins (as api_rest_opts.cors_origins; copied). */
+void api_rest_set_cors(struct api_rest *r, const char *const *origins);
 
 /* Requests answered so far, by class of status (index 1..5: 1xx..5xx). */
 struct api_rest_stats {
