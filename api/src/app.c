@@ -80,6 +80,7 @@ int api_app_connect(struct api_app *app, struct occo_err *err)
 		o.addr.host = rc_cfg->host;
 		o.addr.port = rc_cfg->port;
 		o.db = rc_cfg->db;
+		o.username = rc_cfg->username;
 		o.password = rc_cfg->password;
 	}
 	o.quiet = 1;
@@ -96,6 +97,7 @@ int api_app_connect(struct api_app *app, struct occo_err *err)
 		so.sentinels = addrs;
 		so.nsentinels = rc_cfg->nsentinels;
 		so.master = rc_cfg->master;
+		so.username = rc_cfg->sentinel_username;
 		so.password = rc_cfg->sentinel_password;
 		rc = occo_redis_sentinel_open(&app->loop, &o, &so, &app->redis, err);
 	} else {

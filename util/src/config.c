@@ -116,11 +116,13 @@ void occo_config_redis_release(struct occo_config_redis *r)
 
 	free(r->host);
 	free(r->socket);
+	free(r->username);
 	occo_free_secret(r->password);
 	for (i = 0; i < r->nsentinels; i++)
 		free(r->sentinels[i].host);
 	free(r->sentinels);
 	free(r->master);
+	free(r->sentinel_username);
 	occo_free_secret(r->sentinel_password);
 	free(r->source);
 	memset(r, 0, sizeof(*r));
@@ -188,6 +190,17 @@ bad:
 			    source, (int)(n > 200 ? 200 : n), p);
 }
 
+/* "[user]:password" of a URL (p up to at): the user (when not empty) and the password. */
+static void userinfo(const char *p, const char *at, struct occo_config_redis *r)
+{
+	const char *colon = memchr(p, ':', (size_t)(at - p));
+
+	if ((colon ? colon : at) > p)
+		r->username = occo_strndup(p, (size_t)((colon ? colon : at) - p));
+	if (colon && colon + 1 < at)
+		r->password = occo_strndup(colon + 1, (size_t)(at - colon - 1));
+}
+
 /* What follows redis+sentinel:// (see config.h); fills r, which the caller releases. */
 static int parse_sentinel_url(const char *p, const char *source, struct occo_config_redis *r,
 			      struct occo_err *err)
@@ -201,11 +214,7 @@ static int parse_sentinel_url(const char *p, const char *source, struct occo_con
 
 	at = memchr(p, '@', (size_t)(hosts_end - p));
 	if (at) {
-		/* [user]:password@ - the master's password; the user part is ignored */
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-
-		if (colon && colon + 1 < at)
-			r->password = occo_strndup(colon + 1, (size_t)(at - colon - 1));
+		userinfo(p, at, r);
 		p = at + 1;
 	}
 	if (p == hosts_end)
@@ -244,18 +253,24 @@ static int parse_sentinel_url(const char *p, const char *source, struct occo_con
 		r->db = (int)v;
 	}
 
-	if (q) {
-		/* the query holds a secret: the messages quote only its key */
-		if (strncmp(q, "?sentinel_password=", 19) || strchr(q + 19, '&') || !q[19]) {
-			const char *eq = strchr(q, '=');
-			int klen = (int)((eq ? eq : q + strlen(q)) - q - 1);
+	/* the query may hold a secret: the messages quote only a parameter's key */
+	for (p = q; p && *p; p = strchr(p + 1, '&')) {
+		const char *k = p + 1, *amp = strchr(k, '&');
+		size_t klen = strcspn(k, "=&"), vlen;
+		char **slot = NULL;
 
+		if (k[klen] == '=' && klen == 17 && !strncmp(k, "sentinel_password", 17))
+			slot = &r->sentinel_password;
+		else if (k[klen] == '=' && klen == 17 && !strncmp(k, "sentinel_username", 17))
+			slot = &r->sentinel_username;
+		vlen = (size_t)((amp ? amp : k + strlen(k)) - (k + klen + 1));
+		if (!slot || *slot || !vlen)
 			return occo_err_set(err, OCCO_EINVAL,
 					    "%s: bad query parameter '%.*s' in redis url (expected "
-					    "?sentinel_password=SECRET)",
-					    source, klen > 64 ? 64 : klen, q + 1);
-		}
-		r->sentinel_password = occo_strdup(q + 19);
+					    "sentinel_username=USER and sentinel_password=SECRET, "
+					    "each once)",
+					    source, (int)(klen > 64 ? 64 : klen), k);
+		*slot = occo_strndup(k + klen + 1, vlen);
 	}
 	return 0;
 }
@@ -299,10 +314,7 @@ int occo_config_redis_parse(const char *url, const char *source, struct occo_con
 		slash = strchr(p, '/');
 		at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
 		if (at) {
-			/* [user]:password@ - the user part is ignored (Redis 5 style AUTH) */
-			colon = memchr(p, ':', (size_t)(at - p));
-			if (colon)
-				r.password = occo_strndup(colon + 1, (size_t)(at - colon - 1));
+			userinfo(p, at, &r);
 			p = at + 1;
 		}
 		colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));

@@ -59,6 +59,7 @@ struct sentinel {
 	char **labels; /* "host:port" of each, for messages */
 	size_t n;
 	char *master;
+	char *username;
 	char *password;
 	unsigned timeout_ms;
 
@@ -104,6 +105,7 @@ static void maybe_free(struct sentinel *s)
 	free(s->labels);
 	free(s->master);
 	occo_free_secret(s->password);
+	free(s->username);
 	free(s->last_addr);
 	free(s);
 }
@@ -280,6 +282,7 @@ static void ask_next(struct sentinel *s)
 	i = (s->first + s->tried++) % s->n;
 	occo_redis_opts_init(&o);
 	o.addr = s->addrs[i];
+	o.username = s->username;
 	o.password = s->password;
 	o.cmd_timeout_ms = s->timeout_ms;
 	o.connect_timeout_ms = s->timeout_ms;
@@ -433,9 +436,12 @@ static void sub_connect(struct sentinel *s, const char *ip)
 	redisAsyncSetConnectCallback(ac, sub_on_connect);
 	redisAsyncSetDisconnectCallback(ac, sub_on_disconnect);
 	if (s->password) {
-		const char *argv[2] = { "AUTH", s->password };
+		const char *argv[3] = { "AUTH", s->username, s->password };
+		int argc = s->username ? 3 : 2;
 
-		if (redisAsyncCommandArgv(ac, NULL, NULL, 2, argv, NULL) != REDIS_OK) {
+		if (!s->username)
+			argv[1] = s->password;
+		if (redisAsyncCommandArgv(ac, NULL, NULL, argc, argv, NULL) != REDIS_OK) {
 			sub_drop(s);
 			return;
 		}
@@ -609,6 +615,7 @@ int occo_redis_sentinel_open(uv_loop_t *loop, const struct occo_redis_opts *opts
 	}
 	s->master = occo_strdup(sopts->master);
 	s->password = sopts->password ? occo_strdup(sopts->password) : NULL;
+	s->username = sopts->username ? occo_strdup(sopts->username) : NULL;
 	s->timeout_ms = sopts->timeout_ms ? sopts->timeout_ms : DEF_TIMEOUT_MS;
 	check_ms = sopts->check_ms ? sopts->check_ms : DEF_CHECK_MS;
 

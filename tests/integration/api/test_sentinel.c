@@ -86,11 +86,79 @@ static void test_api_app_connect__no_sentinel_answers(void **state)
 	free(dir);
 }
 
+/* ACL SETUSER on the server at port; fails the test unless it says OK. */
+static void acl_user(int port, const char *user, const char *pass)
+{
+	redisReply *rep =
+		occo_test_tcp_command(port, "ACL SETUSER %s on >%s ~* &* +@all", user, pass);
+
+	assert_non_null(rep);
+	if (rep->type != REDIS_REPLY_STATUS)
+		fail_msg("ACL SETUSER on port %d: %s", port, rep->str ? rep->str : "?");
+	freeReplyObject(rep);
+}
+
+/*
+ * Redis 6 ACL users, the master's in the URL's user part and the sentinels' in the query: with
+ * the right passwords the import reaches the master; a wrong one fails, which shows that the
+ * user was named (the default user, which has no password here, would let any password in).
+ */
+static void test_api_app_connect__acl_users(void **state)
+{
+	struct occo_test_sentinels t;
+	char *dir = occo_test_tmpdir("sentinel-acl"), *url, *err = NULL;
+	int i, rc;
+
+	(void)state;
+	if (occo_test_sentinels_start(&t, MASTER) < 0) {
+		occo_test_sentinels_stop(&t);
+		fail_msg("cannot start the master, the replica and the sentinels");
+	}
+	acl_user(t.master_port, "occo", "m-pw");
+	acl_user(t.replica_port, "occo", "m-pw");
+	for (i = 0; i < OCCO_TEST_SENTINELS; i++)
+		acl_user(t.sentinel_port[i], "watcher", "w-pw");
+
+	url = occo_asprintf("redis+sentinel://occo:m-pw@127.0.0.1:%d/" MASTER
+			    "?sentinel_username=watcher&sentinel_password=w-pw",
+			    t.sentinel_port[0]);
+	rc = run_import(dir, url, &err);
+	if (rc != 0)
+		fail_msg("occopus-import exited %d: %s", rc, err);
+	free(err);
+	free(url);
+
+	/* the master's user with a wrong password */
+	url = occo_asprintf("redis+sentinel://occo:not-it@127.0.0.1:%d/" MASTER
+			    "?sentinel_username=watcher&sentinel_password=w-pw",
+			    t.sentinel_port[0]);
+	assert_int_not_equal(run_import(dir, url, &err), 0);
+	assert_non_null(strstr(err, "authentication failed"));
+	assert_null(strstr(err, "not-it"));
+	free(err);
+	free(url);
+
+	/* the sentinels' user with a wrong password: no sentinel answers */
+	url = occo_asprintf("redis+sentinel://occo:m-pw@127.0.0.1:%d/" MASTER
+			    "?sentinel_username=watcher&sentinel_password=not-it",
+			    t.sentinel_port[0]);
+	assert_int_not_equal(run_import(dir, url, &err), 0);
+	assert_non_null(strstr(err, "no sentinel gave the address of master '" MASTER "'"));
+	assert_null(strstr(err, "not-it"));
+	free(err);
+	free(url);
+
+	occo_test_sentinels_stop(&t);
+	occo_test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_app_connect__through_sentinels),
 		cmocka_unit_test(test_api_app_connect__no_sentinel_answers),
+		cmocka_unit_test(test_api_app_connect__acl_users),
 	};
 
 	if (!occo_test_have_program("redis-server"))

@@ -222,7 +222,11 @@ static const struct {
 	{ "redis+sentinel://h/m/70000", "bad database number '70000'" },
 	{ "sentinel://h/m?password=hunter2", "bad query parameter 'password'" },
 	{ "sentinel://h/m?sentinel_password=", "bad query parameter 'sentinel_password'" },
-	{ "sentinel://h/m?sentinel_password=a&db=1", "bad query parameter 'sentinel_password'" },
+	{ "sentinel://h/m?sentinel_password=a&db=1", "bad query parameter 'db'" },
+	{ "sentinel://h/m?sentinel_password=a&sentinel_password=b",
+	  "bad query parameter 'sentinel_password'" },
+	{ "sentinel://h/m?sentinel_username=&sentinel_password=b",
+	  "bad query parameter 'sentinel_username'" },
 	{ "sentinel://h/m\tx", "bad master name" },
 };
 
@@ -255,6 +259,26 @@ static void test_occo_config_redis_parse__sentinel_urls(void **state)
 	assert_string_equal(r.source, "$OCCOPUS_REDIS_URL");
 	occo_config_redis_release(&r);
 
+	/* ACL users: the master's before the password, the sentinels' in the query */
+	assert_int_equal(
+		occo_config_redis_parse("redis+sentinel://occo:m-pw@h1/m?sentinel_username="
+					"watcher&sentinel_password=s-pw",
+					"t", &r, &err),
+		0);
+	assert_string_equal(r.username, "occo");
+	assert_string_equal(r.password, "m-pw");
+	assert_string_equal(r.sentinel_username, "watcher");
+	assert_string_equal(r.sentinel_password, "s-pw");
+	occo_config_redis_release(&r);
+
+	/* and a plain URL's */
+	assert_int_equal(
+		occo_config_redis_parse("redis://alice:a-pw@10.0.0.5:6380/1", "t", &r, &err), 0);
+	assert_string_equal(r.username, "alice");
+	assert_string_equal(r.password, "a-pw");
+	assert_string_equal(r.host, "10.0.0.5");
+	occo_config_redis_release(&r);
+
 	/* sentinel:// is the same; no password, no database */
 	assert_int_equal(occo_config_redis_parse("sentinel://127.0.0.1/mymaster", "t", &r, &err),
 			 0);
@@ -265,6 +289,8 @@ static void test_occo_config_redis_parse__sentinel_urls(void **state)
 	assert_int_equal(r.db, 0);
 	assert_null(r.password);
 	assert_null(r.sentinel_password);
+	assert_null(r.username);
+	assert_null(r.sentinel_username);
 	occo_config_redis_release(&r);
 
 	/* errors name the source and never quote the secret */

@@ -59,10 +59,12 @@ struct occo_config_redis {
 	int port; /* TCP port */
 	char *socket; /* unix socket path, or NULL (for embedded: <state_dir>/redis.sock) */
 	int db; /* database number */
+	char *username; /* the ACL user (Redis 6+), or NULL: the default user */
 	char *password; /* secret, or NULL */
 	struct occo_config_sentinel *sentinels; /* behind Redis Sentinel: ask these, else NULL */
 	size_t nsentinels;
 	char *master; /* the name the sentinels know the master by (with sentinels) */
+	char *sentinel_username; /* the sentinels' ACL user, or NULL */
 	char *sentinel_password; /* AUTH to the sentinels: secret, or NULL */
 	char *source; /* what set it, for messages: "redis.url (FILE:LINE:COL)", "$OCCOPUS_REDIS_URL" */
 };
@@ -104,10 +106,11 @@ void occo_config_release(struct occo_config *cfg);
 const json_t *occo_config_lookup(const struct occo_config *cfg, const char *path);
 
 /*
- * Parse a Redis URL: redis://[:password@]host[:port][/db], unix://PATH[?db=N], or (Redis
- * Sentinel) redis+sentinel://[:password@]host[:port][,host[:port]...]/master[/db]
- * [?sentinel_password=SECRET] (also sentinel://; a host may be an [IPv6] address; the port of a
- * sentinel defaults to 26379; the password is the master's). Fills `out` (release with
+ * Parse a Redis URL: redis://[[user]:password@]host[:port][/db], unix://PATH[?db=N], or (Redis
+ * Sentinel) redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ * [?sentinel_username=USER&sentinel_password=SECRET] (also sentinel://; a host may be an [IPv6]
+ * address; the port of a sentinel defaults to 26379; the user and password are the master's).
+ * A user names a Redis 6 ACL user (AUTH user password); without one, the default user. Fills `out` (release with
  * occo_config_redis_release). `source` names it in error messages, which never quote a password.
  */
 int occo_config_redis_parse(const char *url, const char *source, struct occo_config_redis *out,

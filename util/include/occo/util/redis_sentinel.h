@@ -40,6 +40,7 @@ struct occo_redis_sentinel_opts {
 	const struct occo_redis_addr *sentinels; /* asked in turn; port 0: 26379 */
 	size_t nsentinels;
 	const char *master; /* the name the sentinels monitor the master under */
+	const char *username; /* the sentinels' ACL user (AUTH user password), or NULL */
 	const char *password; /* AUTH to the sentinels when set; secret: never logged, wiped */
 	unsigned timeout_ms; /* one sentinel: connect and answer (1000) */
 	unsigned check_ms; /* ask the connected master its ROLE this often (1000) */
