@@ -12,6 +12,7 @@
 
 #include "occo/infobroker/record.h"
 #include "occo/util/alloc.h"
+#include "occo/util/json.h"
 
 struct ib_records {
 	struct ib_record **slots; /* cap entries, NULL: free */
@@ -415,31 +416,17 @@ int ib_records_load_json(struct ib_records *s, const json_t *obj, struct occo_er
 	return 0;
 }
 
-static size_t utf8_len(const unsigned char *p, size_t n);
-
 static void set_str(json_t *o, const char *k, const char *v)
 {
 	json_t *x = v ? json_string(v) : json_null();
 
 	if (!x) { /* not UTF-8 (a cloud's message cut short): what dump() writes, U+FFFD */
-		const unsigned char *p = (const unsigned char *)v;
-		size_t n = strlen(v), i = 0, o2 = 0, len;
-		char *c = occo_malloc(3 * n + 1);
+		size_t n = strlen(v);
+		char *text = occo_malloc(OCCO_JSON_ESCAPED_MAX(n));
 
-		while (i < n) {
-			len = utf8_len(p + i, n - i);
-			if (len) {
-				memcpy(c + o2, p + i, len);
-				o2 += len;
-				i += len;
-			} else {
-				memcpy(c + o2, "\xef\xbf\xbd", 3);
-				o2 += 3;
-				i++;
-			}
-		}
-		x = json_stringn(c, o2);
-		free(c);
+		occo_json_escape(text, v, n);
+		x = json_loads(text, JSON_DECODE_ANY, NULL);
+		free(text);
 	}
 	json_object_set_new(o, k, x ? x : json_null());
 }
@@ -502,98 +489,16 @@ json_t *ib_records_to_json(const struct ib_records *s)
 
 /* ---- compact JSON text, written directly ---- */
 
-/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	uint32_t c;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, c = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, c = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, c = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	return len;
-}
-
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+/* A JSON string; bytes that are not UTF-8 become U+FFFD (util/json.h). */
 static int put_string(struct occo_buf *b, const char *s, struct occo_err *err)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, run = 0, len;
-	char esc[8];
-	int rc;
+	size_t n = strlen(s), need = OCCO_JSON_ESCAPED_MAX(n);
+	char stack[512], *text = need <= sizeof(stack) ? stack : occo_malloc(need);
+	int rc = occo_buf_append(b, text, occo_json_escape(text, s, n), err);
 
-	if ((rc = occo_buf_append(b, "\"", 1, err)) < 0)
-		return rc;
-	while (i < n) {
-		const char *rep = NULL;
-
-		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] < 0x80) {
-			i++;
-			run++;
-			continue;
-		}
-		len = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 0;
-		if (len) {
-			i += len;
-			run += len;
-			continue;
-		}
-		if (run && (rc = occo_buf_append(b, s + i - run, run, err)) < 0)
-			return rc;
-		run = 0;
-		switch (p[i]) {
-		case '"':
-			rep = "\\\"";
-			break;
-		case '\\':
-			rep = "\\\\";
-			break;
-		case '\n':
-			rep = "\\n";
-			break;
-		case '\r':
-			rep = "\\r";
-			break;
-		case '\t':
-			rep = "\\t";
-			break;
-		case '\b':
-			rep = "\\b";
-			break;
-		case '\f':
-			rep = "\\f";
-			break;
-		default:
-			if (p[i] < 0x20)
-				snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
-			else
-				snprintf(esc, sizeof(esc), "\\ufffd");
-			rep = esc;
-		}
-		if ((rc = occo_buf_appends(b, rep, err)) < 0)
-			return rc;
-		i++;
-	}
-	if (run && (rc = occo_buf_append(b, s + n - run, run, err)) < 0)
-		return rc;
-	return occo_buf_append(b, "\"", 1, err);
+	if (text != stack)
+		free(text);
+	return rc;
 }
 
 struct dump_ctx {

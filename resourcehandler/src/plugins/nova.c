@@ -56,6 +56,7 @@
 #include "occo/util/alloc.h"
 #include "occo/util/buf.h"
 #include "occo/util/http.h"
+#include "occo/util/json.h"
 #include "occo/util/log.h"
 #include "../jobs.h"
 #include "../rh_int.h"
@@ -776,10 +777,46 @@ static void auth_done(struct call *c, int status, json_t *js, const struct occo_
 	}
 }
 
+/*
+ * The Keystone request, written here rather than with jansson: its buffers would keep copies
+ * of the secret that are freed without being wiped. This one is the only copy, and the call
+ * wipes it (call_free).
+ */
+static void auth_body(struct call *c, const struct grp *g)
+{
+	const char *v[4] = { g->user, g->appcred ? g->secret : g->domain,
+			     g->appcred ? NULL : g->secret, g->appcred ? NULL : g->project };
+	char *e[4] = { NULL };
+	size_t room = 256, i;
+
+	for (i = 0; i < 4; i++) {
+		if (!v[i])
+			continue;
+		room += OCCO_JSON_ESCAPED_MAX(strlen(v[i]));
+		e[i] = occo_malloc(OCCO_JSON_ESCAPED_MAX(strlen(v[i])));
+		occo_json_escape(e[i], v[i], strlen(v[i]));
+	}
+	c->body = occo_malloc(room);
+	if (g->appcred)
+		snprintf(c->body, room,
+			 "{\"auth\":{\"identity\":{\"methods\":[\"application_credential\"],"
+			 "\"application_credential\":{\"id\":%s,\"secret\":%s}}}}",
+			 e[0], e[1]);
+	else
+		snprintf(c->body, room,
+			 "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":"
+			 "{\"user\":{\"name\":%s,\"domain\":{\"name\":%s},\"password\":%s}}},"
+			 "\"scope\":{\"project\":{\"id\":%s}}}}",
+			 e[0], e[1], e[2], e[3]);
+	c->body_len = strlen(c->body);
+	for (i = 0; i < 4; i++)
+		if (e[i])
+			occo_free_secret(e[i]);
+}
+
 static void grp_auth(struct nova *nv, struct grp *g)
 {
 	struct call *c;
-	json_t *id;
 
 	if (g->auth_busy)
 		return;
@@ -787,17 +824,7 @@ static void grp_auth(struct nova *nv, struct grp *g)
 	c = call_new(nv, g, S_IDENTITY, "POST", auth_done);
 	c->url = occo_strdup("/auth/tokens");
 	c->max_body = LIST_BODY; /* the catalog */
-	if (g->appcred) {
-		id = json_pack("{s:[s],s:{s:s,s:s}}", "methods", "application_credential",
-			       "application_credential", "id", g->user, "secret", g->secret);
-		call_body(c, json_pack("{s:{s:o}}", "auth", "identity", id));
-	} else {
-		id = json_pack("{s:[s],s:{s:{s:s,s:{s:s},s:s}}}", "methods", "password", "password",
-			       "user", "name", g->user, "domain", "name", g->domain, "password",
-			       g->secret);
-		call_body(c, json_pack("{s:{s:o,s:{s:{s:s}}}}", "auth", "identity", id, "scope",
-				       "project", "id", g->project));
-	}
+	auth_body(c, g);
 	call_send(c);
 }
 

@@ -234,6 +234,63 @@ static void test_occo_json_index__finds_objects_by_member(void **state)
 	json_decref(nodes);
 }
 
+/* The escaped text, parsed by jansson: the string it holds (malloc'd), or NULL. */
+static char *escaped_then_parsed(const char *s, size_t n)
+{
+	char *out = malloc(OCCO_JSON_ESCAPED_MAX(n)), *r = NULL;
+	size_t len = occo_json_escape(out, s, n);
+	json_t *v;
+
+	assert_int_equal(len, strlen(out));
+	assert_true(len < OCCO_JSON_ESCAPED_MAX(n));
+	v = json_loads(out, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	if (v && json_is_string(v))
+		r = strndup(json_string_value(v), json_string_length(v));
+	json_decref(v);
+	free(out);
+	return r;
+}
+
+static void test_occo_json_escape__any_bytes_give_json_that_means_them(void **state)
+{
+	const char *ok[] = { "",
+			     "plain",
+			     "quo\"te and back\\slash",
+			     "tab\tnew\nline\r\b\f",
+			     "\x01\x1f\x7f",
+			     "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80" };
+	unsigned char rnd[64];
+	size_t i, k;
+	char *r;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		r = escaped_then_parsed(ok[i], strlen(ok[i]));
+		assert_non_null(r);
+		assert_string_equal(r, ok[i]);
+		free(r);
+	}
+	/* not UTF-8: a character cut short, a lone continuation byte, an overlong form, a
+	 * surrogate, and past U+10FFFF each become U+FFFD */
+	r = escaped_then_parsed("a\xc3", 2);
+	assert_string_equal(r, "a\xef\xbf\xbd");
+	free(r);
+	r = escaped_then_parsed("\x80|\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80", 15);
+	assert_non_null(r);
+	assert_null(strstr(r, "\x80|")); /* nothing of the bad bytes is left as it was */
+	assert_true(!strncmp(r, "\xef\xbf\xbd|", 4));
+	free(r);
+	/* random bytes, the worst for the size: always valid JSON */
+	srand(7);
+	for (k = 0; k < 2000; k++) {
+		for (i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(rand() & 0xff);
+		r = escaped_then_parsed((const char *)rnd, sizeof(rnd));
+		assert_non_null(r);
+		free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_occo_json_load_shared__shares_what_repeats),
 		cmocka_unit_test(test_occo_json_load_shared__errors_name_line_and_column),
 		cmocka_unit_test(test_occo_json_index__finds_objects_by_member),
+		cmocka_unit_test(test_occo_json_escape__any_bytes_give_json_that_means_them),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -83,4 +83,16 @@ void occo_json_index_init(struct occo_json_index *ix, const json_t *array, const
 const json_t *occo_json_index_get(const struct occo_json_index *ix, const char *value);
 void occo_json_index_release(struct occo_json_index *ix);
 
+/* The room occo_json_escape() needs for a string of n bytes, its quotes and a NUL included. */
+#define OCCO_JSON_ESCAPED_MAX(n) (6 * (n) + 3)
+
+/*
+ * Write the n bytes at s as a JSON string, quotes included, into out (which has room for
+ * OCCO_JSON_ESCAPED_MAX(n) bytes), NUL-terminated; returns its length. Quotes, backslashes and
+ * control characters are escaped; bytes that are not UTF-8 (a message cut in the middle of a
+ * character) become U+FFFD, so the text is always valid JSON. For text that must not pass
+ * through jansson, whose buffers are freed without being wiped (a password).
+ */
+size_t occo_json_escape(char *out, const char *s, size_t n);
+
 #endif
