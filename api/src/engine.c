@@ -514,35 +514,21 @@ json_t *api_infra_report_json(const json_t *desc, const struct ib_records *recor
 			 json_object_get(desc, "name"), "nodes", nodes);
 }
 
-struct report_row {
-	const char *name;
-	const struct ib_record *rec;
-	size_t order; /* the record's place in records: instances keep it */
-};
-
-static int row_cmp(const void *a, const void *b)
-{
-	const struct report_row *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : (x->order > y->order) - (x->order < y->order);
-}
-
 void api_infra_report(const json_t *desc, const struct ib_records *records, FILE *f)
 {
 	/* printed from the records sorted by node name: no second tree of a large infrastructure */
-	size_t n = 0, i, k, lo, hi;
-	struct report_row *rows = occo_calloc(ib_records_count(records) + 1, sizeof(*rows));
+	size_t n = 0, i, k, lo, run;
+	struct ib_record_ref *rows = occo_calloc(ib_records_count(records) + 1, sizeof(*rows));
 	const struct ib_record *rec;
 	const json_t *node, *a;
 
 	ib_records_foreach (records, rec) {
 		if (rec->name) {
-			rows[n] = (struct report_row){ rec->name, rec, n };
+			rows[n] = (struct ib_record_ref){ rec->name, rec, n };
 			n++;
 		}
 	}
-	qsort(rows, n, sizeof(*rows), row_cmp);
+	ib_record_refs_sort(rows, n);
 	fprintf(f, "List of nodes/instances/addresses:\n");
 	json_array_foreach (json_object_get(desc, "nodes"), i, node) {
 		const char *name = json_string_value(json_object_get(node, "name"));
@@ -550,15 +536,7 @@ void api_infra_report(const json_t *desc, const struct ib_records *records, FILE
 		if (!name)
 			continue;
 		fprintf(f, "%s:\n", name);
-		for (lo = 0, hi = n; lo < hi;) { /* the first row of this name */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (strcmp(rows[mid].name, name) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < n && !strcmp(rows[lo].name, name); lo++) {
+		for (run = ib_record_refs_run(rows, n, name, &lo); run; run--, lo++) {
 			fprintf(f, "  %s:\n", rows[lo].rec->node_id);
 			json_array_foreach (rows[lo].rec->addresses, k, a)
 				fprintf(f, "    %s\n", json_string_value(a));

@@ -55,43 +55,9 @@ static int upkeep(const struct ib_record *rec)
 	return -1;
 }
 
-/* A record upkeep keeps, by node name: sorted, a node's records are one run of the array. */
-struct kept {
-	const char *name;
-	const struct ib_record *rec;
-	size_t order; /* in `nodes`: a node's instances keep that order */
-};
-
-static int kept_cmp(const void *a, const void *b)
-{
-	const struct kept *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : (x->order > y->order) - (x->order < y->order);
-}
-
-/* The run of `name` in kept[0..n): *first, and the count returned. */
-static size_t kept_run(const struct kept *kept, size_t n, const char *name, size_t *first)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(kept[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*first = lo;
-	while (hi < n && !strcmp(kept[hi].name, name))
-		hi++;
-	return hi - lo;
-}
-
 /* One node: its existing instances, its scaling plan, its drops and creates. */
 static int plan_node(struct enact_plan *p, size_t *dcap, const json_t *node,
-		     const struct ib_records *nodes, const struct kept *mine, size_t nmine,
+		     const struct ib_records *nodes, const struct ib_record_ref *mine, size_t nmine,
 		     const json_t *scaling, int *create, struct occo_err *err)
 {
 	const char *name = json_string_value(json_object_get(node, "name"));
@@ -148,7 +114,7 @@ int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const js
 	json_t *level, *name;
 	const struct ib_record *rec;
 	struct enact_plan p = { 0 };
-	struct kept *kept = NULL;
+	struct ib_record_ref *kept = NULL; /* the records upkeep keeps, by node name */
 	size_t dcap = 0, nkept = 0, i, j;
 	int rc = 0, verdict, guard;
 
@@ -195,10 +161,10 @@ int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const js
 			add_drop(&p, &dcap, id, rname, ENACT_DROP_REMOVED);
 			continue;
 		}
-		kept[nkept] = (struct kept){ rname, rec, nkept };
+		kept[nkept] = (struct ib_record_ref){ rname, rec, nkept };
 		nkept++;
 	}
-	qsort(kept, nkept, sizeof(*kept), kept_cmp);
+	ib_record_refs_sort(kept, nkept);
 
 	/* scaling and creation, level by level */
 	p.nlevels = json_array_size(levels);
@@ -216,7 +182,7 @@ int enact_plan_pass(const json_t *desc, const struct ib_records *nodes, const js
 						  json_string_value(name));
 				goto out;
 			}
-			nmine = kept_run(kept, nkept, json_string_value(name), &first);
+			nmine = ib_record_refs_run(kept, nkept, json_string_value(name), &first);
 			rc = plan_node(&p, &dcap, node, nodes, kept + first, nmine, scaling,
 				       &create, err);
 			if (rc < 0)

@@ -633,3 +633,37 @@ int ib_record_dump(const struct ib_record *rec, struct occo_buf *b, struct occo_
 		return rc;
 	return occo_buf_append(b, "}", 1, err);
 }
+
+/* ---- grouped by node name ---- */
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct ib_record_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+void ib_record_refs_sort(struct ib_record_ref *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ref_cmp);
+}
+
+size_t ib_record_refs_run(const struct ib_record_ref *v, size_t n, const char *name, size_t *first)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (hi < n && !strcmp(v[hi].name, name))
+		hi++;
+	return hi - lo;
+}

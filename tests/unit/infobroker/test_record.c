@@ -203,6 +203,39 @@ static void test_ib_records_intern__one_copy_of_each_string(void **state)
 	ib_records_free(s);
 }
 
+static void test_ib_record_refs__a_node_s_records_are_one_run_in_order(void **state)
+{
+	static const char *const names[] = { "web", "db", "web", "lb", "db", "web" };
+	struct ib_records *s = ib_records_new();
+	struct ib_record_ref v[6];
+	const struct ib_record *rec;
+	size_t n = 0, first, run;
+	char id[16];
+
+	for (n = 0; n < 6; n++) {
+		snprintf(id, sizeof(id), "i%zu", n);
+		ib_records_add(s, id)->name = ib_records_intern(s, names[n]);
+	}
+	n = 0;
+	ib_records_foreach (s, rec) {
+		v[n] = (struct ib_record_ref){ rec->name, rec, n };
+		n++;
+	}
+	ib_record_refs_sort(v, n);
+	run = ib_record_refs_run(v, n, "web", &first);
+	assert_int_equal(run, 3);
+	assert_string_equal(v[first].rec->node_id, "i0");
+	assert_string_equal(v[first + 1].rec->node_id, "i2");
+	assert_string_equal(v[first + 2].rec->node_id, "i5");
+	run = ib_record_refs_run(v, n, "db", &first);
+	assert_int_equal(run, 2);
+	assert_int_equal(first, 0);
+	assert_string_equal(v[1].rec->node_id, "i4");
+	assert_int_equal(ib_record_refs_run(v, n, "cache", &first), 0);
+	assert_int_equal(ib_record_refs_run(v, 0, "web", &first), 0);
+	ib_records_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_ib_record_dump__text_that_is_not_utf8_still_gives_json),
 		cmocka_unit_test(test_ib_records__find_remove_and_walk_in_order),
 		cmocka_unit_test(test_ib_records_intern__one_copy_of_each_string),
+		cmocka_unit_test(test_ib_record_refs__a_node_s_records_are_one_run_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

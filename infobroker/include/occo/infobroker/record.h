@@ -100,4 +100,19 @@ json_t *ib_records_to_json(const struct ib_records *s);
 /* Append the record's stored form (compact JSON text) to `out`. */
 int ib_record_dump(const struct ib_record *rec, struct occo_buf *out, struct occo_err *err);
 
+/*
+ * Records grouped by node name: fill an array of refs (name, record, order: its place among
+ * them), sort it, and each node's records are one run, in the order they were put in.
+ */
+struct ib_record_ref {
+	const char *name;
+	const struct ib_record *rec;
+	size_t order;
+};
+
+void ib_record_refs_sort(struct ib_record_ref *v, size_t n);
+
+/* The run of `name` in the sorted v[0..n): its first index in *first; returns its length. */
+size_t ib_record_refs_run(const struct ib_record_ref *v, size_t n, const char *name, size_t *first);
+
 #endif
