@@ -30,19 +30,16 @@ char *ib__json_dump(const json_t *v)
 }
 
 static int parse(struct occo_redis *r, const char *s, size_t len, const char *key,
-		 const char *field, struct occo_json_sharer *sh, int members_only, json_t **out,
-		 struct occo_err *err)
+		 const char *field, struct occo_json_sharer *sh, json_t **out, struct occo_err *err)
 {
 	json_error_t jerr;
 	json_t *v = NULL;
 
-	if (sh && !members_only) {
+	if (sh) {
 		if (occo_json_load_shared(s, len, sh, &v, &jerr) < 0)
 			v = NULL;
 	} else {
 		v = json_loadb(s, len, JSON_DECODE_ANY, &jerr);
-		if (v && sh)
-			occo_json_sharer_put_members(sh, v);
 	}
 	if (!v) {
 		if (field)
@@ -59,12 +56,12 @@ static int parse(struct occo_redis *r, const char *s, size_t len, const char *ke
 int ib__json_parse(struct occo_redis *r, const char *s, size_t len, const char *key,
 		   const char *field, json_t **out, struct occo_err *err)
 {
-	return parse(r, s, len, key, field, NULL, 0, out, err);
+	return parse(r, s, len, key, field, NULL, out, err);
 }
 
 int ib__json_parse_shared(struct occo_redis *r, const char *s, size_t len, const char *key,
-			  const char *field, struct occo_json_sharer *sh, int members_only,
-			  json_t **out, struct occo_err *err)
+			  const char *field, struct occo_json_sharer *sh, json_t **out,
+			  struct occo_err *err)
 {
-	return parse(r, s, len, key, field, sh, members_only, out, err);
+	return parse(r, s, len, key, field, sh, out, err);
 }

@@ -35,11 +35,10 @@ int ib__json_parse(struct occo_redis *r, const char *s, size_t len, const char *
 		   const char *field, json_t **out, struct occo_err *err);
 /*
  * The same, sharing equal small values through sh (util/json.h): the description is parsed
- * piece by piece and shared as it goes; with members_only, the value's members are shared
- * but the value itself stays distinct (an instance record, which is changed later).
+ * piece by piece and shared as it goes.
  */
 int ib__json_parse_shared(struct occo_redis *r, const char *s, size_t len, const char *key,
-			  const char *field, struct occo_json_sharer *sh, int members_only,
-			  json_t **out, struct occo_err *err);
+			  const char *field, struct occo_json_sharer *sh, json_t **out,
+			  struct occo_err *err);
 
 #endif

@@ -367,7 +367,7 @@ static void snap_op_free(struct snap_op *op)
 
 /* An HGETALL reply into {field: value}; values parsed as JSON unless `raw`. */
 static int parse_hash(struct occo_redis *r, const redisReply *reply, const char *key, int raw,
-		      struct occo_json_sharer *sh, json_t **out, struct occo_err *err)
+		      json_t **out, struct occo_err *err)
 {
 	json_t *obj, *v;
 	size_t i;
@@ -385,8 +385,7 @@ static int parse_hash(struct occo_redis *r, const redisReply *reply, const char 
 		}
 		if (raw) {
 			v = json_stringn(val->str, val->len);
-		} else if ((rc = ib__json_parse_shared(r, val->str, val->len, key, f->str, sh, 1,
-						       &v, err)) < 0) {
+		} else if ((rc = ib__json_parse(r, val->str, val->len, key, f->str, &v, err)) < 0) {
 			json_decref(obj);
 			return rc;
 		}
@@ -485,7 +484,7 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 					    s->infra_id);
 		if (reply->type != REDIS_REPLY_STRING)
 			return ib__reply_unexpected(r, reply, err, key);
-		if ((rc = ib__json_parse_shared(r, reply->str, reply->len, key, NULL, op->sh, 0,
+		if ((rc = ib__json_parse_shared(r, reply->str, reply->len, key, NULL, op->sh,
 						&s->desc, err)) < 0)
 			return rc;
 		if (!json_is_object(s->desc))
@@ -500,9 +499,9 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 	case SN_NODES:
 		return parse_records(r, reply, key, op->sh, &s->records, err);
 	case SN_SCALING:
-		return parse_hash(r, reply, key, 1, NULL, &s->scaling, err);
+		return parse_hash(r, reply, key, 1, &s->scaling, err);
 	default:
-		return parse_hash(r, reply, key, 0, NULL, &s->health, err);
+		return parse_hash(r, reply, key, 0, &s->health, err);
 	}
 }
 

@@ -219,30 +219,6 @@ json_t *occo_json_sharer_put(struct occo_json_sharer *sh, json_t *v)
 	return r;
 }
 
-void occo_json_sharer_put_members(struct occo_json_sharer *sh, json_t *v)
-{
-	json_t *m, *r;
-	size_t i;
-	void *it;
-
-	if (json_is_array(v)) {
-		json_array_foreach (v, i, m) {
-			r = occo_json_sharer_put(sh, json_incref(m));
-			if (r != m)
-				json_array_set(v, i, r);
-			json_decref(r);
-		}
-	} else if (json_is_object(v)) {
-		for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
-			m = json_object_iter_value(it);
-			r = occo_json_sharer_put(sh, json_incref(m));
-			if (r != m)
-				json_object_iter_set(v, it, r);
-			json_decref(r);
-		}
-	}
-}
-
 /* ---- parsing with sharing ---- */
 
 #define SPLIT_DEPTH 2 /* containers this deep are parsed here; deeper values by jansson */

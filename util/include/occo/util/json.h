@@ -46,12 +46,6 @@ struct occo_json_sharer *occo_json_sharer_new(void);
 json_t *occo_json_sharer_put(struct occo_json_sharer *sh, json_t *v);
 
 /*
- * Share the members of the array or object v (and theirs), but not v itself: for values that
- * stay distinct and are changed later by replacing members (the instance records).
- */
-void occo_json_sharer_put_members(struct occo_json_sharer *sh, json_t *v);
-
-/*
  * Parse the JSON text buf[0..len) into *out, sharing as it goes: the members of the top-level
  * value and of its arrays and objects are parsed one at a time and shared at once, so a large
  * document never exists unshared (a 100,000-type description: 400 MB parsed whole, under
