@@ -147,8 +147,16 @@ void api_app_done(struct api_app *app, int rc)
 
 void api_app_release(struct api_app *app)
 {
-	if (app->redis)
+	if (app->redis) {
+		struct occo_redis_stats st;
+		char c[24], t[24];
+
+		occo_redis_stats_get(app->redis, &st);
+		snprintf(c, sizeof(c), "%llu", (unsigned long long)st.commands);
+		snprintf(t, sizeof(t), "%llu", (unsigned long long)st.round_trips);
+		OCCO_INFO("state store", OCCO_KV("commands", c), OCCO_KV("round_trips", t));
 		occo_redis_close(app->redis, NULL, NULL);
+	}
 	app->redis = NULL;
 	uv_run(&app->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&app->loop);

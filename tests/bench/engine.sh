@@ -2,7 +2,10 @@
 # engine.sh - benchmark of the engine on the dummy cloud (zero latency): build, one no-op
 # maintenance pass and destroy of N nodes, as one node type (min = max = N) and as a binary
 # dependency tree of N node types. Prints, per step: wall and CPU seconds, peak RSS, and the
-# Redis commands it cost in all and per node (INFO commandstats of a private redis-server).
+# Redis commands it cost in all and per node (INFO commandstats of a private redis-server), and
+# the round trips per node: the commands the program sent while none was waiting for its reply
+# (each costs at least one network round trip; those pipelined behind it overlap it), as the
+# program's state store client counts them (its last log line at level info).
 # The nodes have no health check probe (ping: false), so the figures are the engine's own.
 #
 #   tests/bench/engine.sh [N ...]          default: 1000 10000
@@ -20,7 +23,7 @@ cleanup() { kill "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm 
 trap cleanup EXIT
 for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-export HOME=$work OCCOPUS_REDIS_URL=unix://$work/redis.sock OCCOPUS_CONFIG_PATH= OCCOPUS_LOG_LEVEL=warn
+export HOME=$work OCCOPUS_REDIS_URL=unix://$work/redis.sock OCCOPUS_CONFIG_PATH= OCCOPUS_LOG_LEVEL=info
 cd "$work"
 printf "'node_def:d':\n  - resource: {type: dummy}\n    health_check: {ping: false}\n" >nodes.yaml
 "$bin/occopus-import" nodes.yaml >/dev/null
@@ -35,12 +38,13 @@ measure() {
 	/usr/bin/time -f "%e %U %S %M" -o time.txt "$@" >out.txt 2>err.txt || { cat err.txt >&2; exit 1; }
 	after=$(commands)
 	read -r wall user sys rss <time.txt
+	rt=$(sed -n 's/.*msg="state store".* round_trips=\([0-9]*\).*/\1/p' err.txt | tail -1)
 	awk -v s="$step" -v n="$n" -v sh="$shape" -v w="$wall" -v u="$user" -v y="$sys" -v r="$rss" \
-		-v c="$((after - before - 1))" \
-		'BEGIN { printf "%-9s %-6s %7d %8.3f %8.3f %8.1f %9d %8.2f\n", s, sh, n, w, u + y, r / 1024, c, c / n }'
+		-v c="$((after - before - 1))" -v t="${rt:-0}" \
+		'BEGIN { printf "%-9s %-6s %7d %8.3f %8.3f %8.1f %9d %8.2f %7d %8.4f\n", s, sh, n, w, u + y, r / 1024, c, c / n, t, t / n }'
 }
 
-printf "%-9s %-6s %7s %8s %8s %8s %9s %8s\n" step shape nodes wall_s cpu_s rss_mb redis_cmd cmd/node
+printf "%-9s %-6s %7s %8s %8s %8s %9s %8s %7s %8s\n" step shape nodes wall_s cpu_s rss_mb redis_cmd cmd/node rtrips rtt/node
 for n in $sizes; do
 	printf 'user_id: bench\ninfra_name: flat\nnodes:\n  - {name: n, type: d, scaling: {min: %d, max: %d}}\n' "$n" "$n" >flat.yaml
 	python3 - "$n" >tree.yaml <<'PY'

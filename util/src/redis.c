@@ -110,6 +110,8 @@ struct occo_redis {
 
 	struct cmd *head, *tail; /* live commands, oldest first */
 	size_t nqueued; /* live commands not sent */
+	size_t inflight; /* sent on this connection, not answered yet */
+	struct occo_redis_stats st;
 
 	unsigned backoff; /* next reconnect delay before jitter */
 	uint64_t rng; /* xorshift state for the jitter */
@@ -165,6 +167,8 @@ static void cmd_fail(struct occo_redis *r, struct cmd *c, const struct occo_err 
 		r->nqueued--;
 		redisFreeCommand(c->buf);
 		free(c);
+	} else if (r->inflight) {
+		r->inflight--; /* its late reply, if any, is not waited for */
 	}
 	if (cb)
 		cb(r, NULL, e, ud);
@@ -222,6 +226,8 @@ static void cmd_reply(redisAsyncContext *ac, void *reply, void *priv)
 	}
 	live_unlink(r, c);
 	c->done = 1;
+	if (r->inflight)
+		r->inflight--;
 	cb = c->cb;
 	ud = c->ud;
 	free(c);
@@ -246,6 +252,14 @@ static void cmd_send(struct occo_redis *r, struct cmd *c)
 	redisFreeCommand(c->buf);
 	c->buf = NULL;
 	r->nqueued--;
+	r->st.commands++;
+	if (r->inflight++ == 0) /* nothing to overlap with: the client waits for this one */
+		r->st.round_trips++;
+}
+
+void occo_redis_stats_get(const struct occo_redis *r, struct occo_redis_stats *out)
+{
+	*out = r->st;
 }
 
 /*
@@ -633,6 +647,7 @@ static void connected(struct occo_redis *r)
 
 	uv_timer_stop(&r->conn_timer);
 	r->phase = PH_CONNECTED;
+	r->inflight = 0;
 	r->backoff = r->o.backoff_min_ms;
 	occo_err_clear(&r->last);
 	if (r->warned && !r->o.quiet)

@@ -230,6 +230,7 @@ static void test_occo_redis_command__10000_pipelined_in_order(void **state)
 {
 	struct fx *f = *state;
 	struct pipe p = { .in_order = 1 };
+	struct occo_redis_stats st;
 	struct occo_err err;
 	int i, done;
 
@@ -242,6 +243,17 @@ static void test_occo_redis_command__10000_pipelined_in_order(void **state)
 	}
 	assert_true(p.in_order);
 	assert_int_equal(p.last, 10000);
+	/* one wait for the server: the other 9,999 went out behind the first */
+	occo_redis_stats_get(f->r, &st);
+	assert_int_equal(st.commands, 10000);
+	assert_int_equal(st.round_trips, 1);
+	/* one more once all are answered: a second wait */
+	assert_int_equal(occo_redis_command(f->r, incr_cb, &p, &err, "INCR ctr"), 0);
+	while (p.calls < 10001)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	occo_redis_stats_get(f->r, &st);
+	assert_int_equal(st.commands, 10001);
+	assert_int_equal(st.round_trips, 2);
 }
 
 /* ---- the server goes away ---- */

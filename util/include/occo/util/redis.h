@@ -105,6 +105,16 @@ typedef void (*occo_redis_reply_fn)(struct occo_redis *r, const redisReply *repl
 /* Called when a closed client has released everything. */
 typedef void (*occo_redis_close_fn)(void *ud);
 
+/* What a client has sent, for benchmarks. */
+struct occo_redis_stats {
+	uint64_t commands; /* sent to a server */
+	/*
+	 * Commands sent while none was waiting for its reply: each costs at least one network
+	 * round trip, while the commands pipelined behind it overlap it.
+	 */
+	uint64_t round_trips;
+};
+
 /* Fill opts with the defaults above (no address: set addr.path or addr.host). */
 void occo_redis_opts_init(struct occo_redis_opts *opts);
 
@@ -124,6 +134,9 @@ int occo_redis_open(uv_loop_t *loop, const struct occo_redis_opts *opts, struct 
  * is called when it is done. May be called from any callback of the client. NULL is fine.
  */
 void occo_redis_close(struct occo_redis *r, occo_redis_close_fn close_cb, void *ud);
+
+/* The client's counters since it was opened. */
+void occo_redis_stats_get(const struct occo_redis *r, struct occo_redis_stats *out);
 
 /*
  * Issue a command given as a hiredis format ("SET %s %b", key, val, len; see
