@@ -5,7 +5,7 @@
 # Redis commands it cost in all and per node (INFO commandstats of a private redis-server), and
 # the round trips per node: the commands the program sent while none was waiting for its reply
 # (each costs at least one network round trip; those pipelined behind it overlap it), as the
-# program's state store client counts them (its last log line at level info).
+# program's state store client counts them ($OCCOPUS_REDIS_STATS: its last line on stderr).
 # The nodes have no health check probe (ping: false), so the figures are the engine's own.
 #
 #   tests/bench/engine.sh [N ...]          default: 1000 10000
@@ -23,7 +23,7 @@ cleanup() { kill "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm 
 trap cleanup EXIT
 for _ in $(seq 100); do redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-export HOME=$work OCCOPUS_REDIS_URL=unix://$work/redis.sock OCCOPUS_CONFIG_PATH= OCCOPUS_LOG_LEVEL=info
+export HOME=$work OCCOPUS_REDIS_URL=unix://$work/redis.sock OCCOPUS_CONFIG_PATH= OCCOPUS_LOG_LEVEL=warn OCCOPUS_REDIS_STATS=1
 cd "$work"
 printf "'node_def:d':\n  - resource: {type: dummy}\n    health_check: {ping: false}\n" >nodes.yaml
 "$bin/occopus-import" nodes.yaml >/dev/null
@@ -38,7 +38,7 @@ measure() {
 	/usr/bin/time -f "%e %U %S %M" -o time.txt "$@" >out.txt 2>err.txt || { cat err.txt >&2; exit 1; }
 	after=$(commands)
 	read -r wall user sys rss <time.txt
-	rt=$(sed -n 's/.*msg="state store".* round_trips=\([0-9]*\).*/\1/p' err.txt | tail -1)
+	rt=$(sed -n 's/^state store: [0-9]* commands, \([0-9]*\) round trips$/\1/p' err.txt | tail -1)
 	awk -v s="$step" -v n="$n" -v sh="$shape" -v w="$wall" -v u="$user" -v y="$sys" -v r="$rss" \
 		-v c="$((after - before - 1))" -v t="${rt:-0}" \
 		'BEGIN { printf "%-9s %-6s %7d %8.3f %8.3f %8.1f %9d %8.2f %7d %8.4f\n", s, sh, n, w, u + y, r / 1024, c, c / n, t, t / n }'
