@@ -2,6 +2,7 @@
  * progs.c - see progs.h.
  */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,10 @@
 #include "progs.h"
 #include "occo/util/alloc.h"
 #include "occo/util/buf.h"
+#include "occo/util/id.h"
+
+/* The most arguments a program gets from the variadic functions. */
+#define MAX_ARGS 14
 
 char *occo_test_last_line(const char *out)
 {
@@ -107,4 +112,180 @@ int occo_test_record_in_state(redisContext *rc, const char *ns, const char *id, 
 	freeReplyObject(r);
 	free(want);
 	return yes;
+}
+
+void occo_test_progs_setenv(struct occo_test_progs *p, const char *entry)
+{
+	size_t name = strcspn(entry, "="), i;
+
+	for (i = 0; p->env[i]; i++)
+		if (!strncmp(p->env[i], entry, name + 1))
+			break;
+	if (i + 1 >= OCCO_TEST_PROGS_ENV)
+		fail_msg("too many environment entries for %s", entry);
+	free(p->env[i]);
+	p->env[i] = occo_strdup(entry);
+}
+
+int occo_test_progs_setup(struct occo_test_progs *p, const char *name, char *const extra_env[])
+{
+	char *e;
+	size_t i;
+	int own_store = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; extra_env && extra_env[i]; i++)
+		own_store |= !strncmp(extra_env[i], "OCCOPUS_REDIS_URL=", 18);
+	if (!own_store && occo_test_redis_start(&p->redis) < 0)
+		return -1;
+	if (!own_store && !(p->rc = redisConnectUnix(p->redis.sock))) {
+		fprintf(stderr, "cannot connect to %s\n", p->redis.sock);
+		return -1;
+	}
+	if (!own_store && p->rc->err) {
+		fprintf(stderr, "cannot connect to %s: %s\n", p->redis.sock, p->rc->errstr);
+		return -1;
+	}
+	p->dir = occo_test_tmpdir(name);
+	p->cwd = occo_strdup(p->dir);
+	occo_buf_init(&p->said, 64u << 20);
+	e = occo_asprintf("HOME=%s", p->dir);
+	occo_test_progs_setenv(p, e);
+	free(e);
+	if (!own_store) {
+		e = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", p->redis.sock);
+		occo_test_progs_setenv(p, e);
+		free(e);
+	}
+	occo_test_progs_setenv(p, "OCCOPUS_CONFIG_PATH=");
+	occo_test_progs_setenv(p, "OCCOPUS_LOG_LEVEL=warn");
+	for (i = 0; extra_env && extra_env[i]; i++)
+		occo_test_progs_setenv(p, extra_env[i]);
+	return 0;
+}
+
+void occo_test_progs_teardown(struct occo_test_progs *p)
+{
+	size_t i;
+
+	if (p->rc)
+		redisFree(p->rc);
+	if (p->redis.dir)
+		occo_test_redis_stop(&p->redis);
+	if (p->dir)
+		occo_test_rmtree(p->dir);
+	for (i = 0; p->env[i]; i++)
+		free(p->env[i]);
+	occo_buf_release(&p->said);
+	free(p->cwd);
+	free(p->dir);
+	memset(p, 0, sizeof(*p));
+}
+
+void occo_test_progs_cd(struct occo_test_progs *p, const char *where)
+{
+	free(p->cwd);
+	p->cwd = where[0] == '/' ? occo_strdup(where) : occo_asprintf("%s/%s", p->dir, where);
+}
+
+/* argv for occopus-<prog> and the arguments (the path malloc'd, the rest borrowed). */
+static void make_argv(char *argv[MAX_ARGS + 2], const char *prog, char *const args[])
+{
+	size_t n = 0;
+
+	argv[0] = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
+	while (args && args[n]) {
+		if (n == MAX_ARGS)
+			fail_msg("occopus-%s: more than %d arguments", prog, MAX_ARGS);
+		argv[n + 1] = args[n];
+		n++;
+	}
+	argv[n + 1] = NULL;
+}
+
+/* The variadic arguments after prog into args (NULL-ended). */
+static void collect_args(char *args[MAX_ARGS + 1], const char *prog, va_list ap)
+{
+	size_t n = 0;
+
+	while ((args[n] = va_arg(ap, char *)))
+		if (++n == MAX_ARGS + 1)
+			fail_msg("occopus-%s: more than %d arguments", prog, MAX_ARGS);
+}
+
+int occo_test_progs_runv(struct occo_test_progs *p, char **out, char **err, const char *prog,
+			 char *const args[])
+{
+	char *argv[MAX_ARGS + 2], *o = NULL, *e = NULL;
+	int rc;
+
+	make_argv(argv, prog, args);
+	rc = occo_test_run(p->cwd, argv, p->env, &o, &e);
+	occo_buf_appendf(&p->said, NULL, "%s\n%s\n", o, e);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	free(argv[0]);
+	return rc;
+}
+
+int occo_test_progs_run(struct occo_test_progs *p, char **out, char **err, const char *prog, ...)
+{
+	char *args[MAX_ARGS + 1];
+	va_list ap;
+
+	va_start(ap, prog);
+	collect_args(args, prog, ap);
+	va_end(ap);
+	return occo_test_progs_runv(p, out, err, prog, args);
+}
+
+char *occo_test_progs_build(struct occo_test_progs *p, const char *infra_file, char **out)
+{
+	char *o = NULL, *e = NULL, *id;
+
+	if (occo_test_progs_run(p, &o, &e, "build", infra_file, NULL) != 0)
+		fail_msg("occopus-build %s failed:\n%s%s", infra_file, o, e);
+	id = occo_test_last_line(o);
+	if (!occo_uuid_valid(id))
+		fail_msg("occopus-build %s: the last line is no id: '%s'", infra_file, id);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	free(e);
+	return id;
+}
+
+pid_t occo_test_progs_start(struct occo_test_progs *p, const char *log, const char *prog, ...)
+{
+	char *args[MAX_ARGS + 1], *argv[MAX_ARGS + 2];
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, prog);
+	collect_args(args, prog, ap);
+	va_end(ap);
+	make_argv(argv, prog, args);
+	pid = occo_test_start(p->cwd, argv, p->env, log);
+	free(argv[0]);
+	return pid;
+}
+
+json_t *occo_test_progs_records(struct occo_test_progs *p, const char *id)
+{
+	redisReply *r = redisCommand(p->rc, "HGETALL occo:{%s}:nodes", id);
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+		json_object_set_new(o, r->element[i]->str,
+				    json_loads(r->element[i + 1]->str, 0, NULL));
+	freeReplyObject(r);
+	return o;
 }
