@@ -44,14 +44,6 @@
 static struct occo_test_nova cloud;
 static char *endpoint; /* Keystone without /v3: the handler adds it */
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir; /* HOME, holding .occopus/auth_data.yaml and the two tutorials */
-	char *env_home, *env_url;
-	redisContext *rc;
-	struct occo_buf said; /* everything the programs printed */
-};
-
 /* Run `cmd` with sh -c in dir; fails the test unless it exits 0. */
 static void sh(const char *dir, const char *cmd)
 {
@@ -96,7 +88,8 @@ static char *replace(char *s, const char *from, const char *to)
 }
 
 /* Fill in a tutorial's node definitions as its README tells the user to. */
-static void edit_nodes(struct fx *f, const char *tutorial, const char *const (*subst)[2], size_t n)
+static void edit_nodes(struct occo_test_progs *f, const char *tutorial,
+		       const char *const (*subst)[2], size_t n)
 {
 	char *path = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, tutorial);
 	char *text = slurp(path), *rel;
@@ -110,33 +103,6 @@ static void edit_nodes(struct fx *f, const char *tutorial, const char *const (*s
 	free(rel);
 	free(text);
 	free(path);
-}
-
-/* Run occopus-<prog> in dir/<sub> with up to 4 arguments; returns the exit code. */
-static int run(struct fx *f, const char *sub, const char *prog, char **out, char **err,
-	       const char *a1, const char *a2, const char *a3, const char *a4)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *cwd = occo_asprintf("%s/%s", f->dir, sub);
-	char *argv[] = { path, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			/* a floating IP is looked for 3 times, 200 ms apart (Occopus: 60, 10 s) */
-			"OCCOPUS_NOVA_FIP_TRIES=3", "OCCOPUS_NOVA_FIP_WAIT_MS=200", NULL };
-	char *o = NULL, *e = NULL;
-	int rc = occo_test_run(cwd, argv, env, &o, &e);
-
-	occo_buf_appendf(&f->said, NULL, "%s\n%s\n", o, e);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
-	free(cwd);
-	free(path);
-	return rc;
 }
 
 static int group_setup(void **state)
@@ -186,7 +152,7 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void write_auth(struct fx *f, const char *password)
+static void write_auth(struct occo_test_progs *f, const char *password)
 {
 	char *auth = occo_asprintf("resource:\n"
 				   "    -\n"
@@ -204,16 +170,16 @@ static void write_auth(struct fx *f, const char *password)
 
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
+	static char *const env[] = {
+		"OCCOPUS_LOG_LEVEL=debug",
+		/* a floating IP is looked for 3 times, 200 ms apart (Occopus: 60, 10 s) */
+		"OCCOPUS_NOVA_FIP_TRIES=3", "OCCOPUS_NOVA_FIP_WAIT_MS=200", NULL
+	};
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 	char *cmd;
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "nova-tutorials", env) < 0)
 		return -1;
-	f->rc = redisConnectUnix(f->redis.sock);
-	f->dir = occo_test_tmpdir("nova-tutorials");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	occo_buf_init(&f->said, 64u << 20);
 	cmd = occo_asprintf("cp -r '%s/occopus-tutorials/nova-helloworld' "
 			    "'%s/occopus-tutorials/nova-ping' . && chmod -R u+w .",
 			    OCCO_SHARED_DIR, OCCO_SHARED_DIR);
@@ -240,17 +206,19 @@ static int setup(void **state)
 	}
 	write_auth(f, cloud.password);
 	*state = f;
-	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
-	assert_int_equal(run(f, "nova-ping", "import", NULL, NULL, "nodes/node_definitions.yaml",
-			     NULL, NULL, NULL),
-			 0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
+	occo_test_progs_cd(f, "nova-ping");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
 	return 0;
 }
 
 /* The password is in no output or log of the programs and nowhere in Redis. */
-static void assert_no_secret(struct fx *f)
+static void assert_no_secret(struct occo_test_progs *f)
 {
 	char *dump = occo_test_redis_dump(f->rc);
 
@@ -264,31 +232,20 @@ static void assert_no_secret(struct fx *f)
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	occo_buf_release(&f->said);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f);
+	occo_test_progs_teardown(*state);
+	free(*state);
 	return 0;
 }
 
-/* Build a tutorial; returns the infrastructure id. */
-static char *build(struct fx *f, const char *tutorial, const char *infra_file)
+/* Build a tutorial (the programs run in its directory from now on); returns the id. */
+static char *build(struct occo_test_progs *f, const char *tutorial, const char *infra_file)
 {
-	char *out = NULL, *err = NULL, *id;
+	char *out, *id;
 
-	if (run(f, tutorial, "build", &out, &err, infra_file, NULL, NULL, NULL) != 0)
-		fail_msg("build failed:\n%s%s", out, err);
+	occo_test_progs_cd(f, tutorial);
+	id = occo_test_progs_build(f, infra_file, &out);
 	assert_non_null(strstr(out, "List of nodes/instances/addresses:\n"));
-	id = occo_test_last_line(out);
-	assert_true(occo_uuid_valid(id));
 	free(out);
-	free(err);
 	return id;
 }
 
@@ -359,13 +316,14 @@ static int our_fips(void)
 	return n;
 }
 
-static void destroy(struct fx *f, const char *tutorial, const char *id)
+static void destroy(struct occo_test_progs *f, const char *tutorial, const char *id)
 {
 	char *err = NULL;
 	json_t *servers;
 	int i;
 
-	assert_int_equal(run(f, tutorial, "destroy", NULL, &err, "-i", id, NULL, NULL), 0);
+	occo_test_progs_cd(f, tutorial);
+	assert_int_equal(occo_test_progs_run(f, NULL, &err, "destroy", "-i", id, NULL), 0);
 	assert_non_null(strstr(err, "Finished dropping infrastructure"));
 	free(err);
 	/* deletes take a moment in Nova: gone within 30 s */
@@ -390,7 +348,7 @@ static void destroy(struct fx *f, const char *tutorial, const char *id)
 
 static void test_nova_tutorials__helloworld(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f, "nova-helloworld", "infra-nova-helloworld.yaml");
 	json_t *servers = occo_test_nova_servers(&cloud, id), *addrs, *list, *a;
 	const json_t *v;
@@ -425,14 +383,12 @@ static void test_nova_tutorials__helloworld(void **state)
 	json_decref(servers);
 
 	/* the report names the floating IP; a pass with nothing to do changes nothing */
-	assert_int_equal(run(f, "nova-helloworld", "maintain", &out, NULL, "-i", id, "-r", NULL),
-			 0);
+	assert_int_equal(occo_test_progs_run(f, &out, NULL, "maintain", "-i", id, "-r", NULL), 0);
 	assert_non_null(strstr(out, "helloworld:"));
 	if (!strstr(out, fip))
 		fail_msg("the report lacks the floating IP %s:\n%s", fip, out);
 	free(out);
-	assert_int_equal(run(f, "nova-helloworld", "maintain", NULL, NULL, "-i", id, NULL, NULL),
-			 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL), 0);
 	servers = occo_test_nova_servers(&cloud, id);
 	assert_int_equal(json_array_size(servers), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(servers, 0), "id")),
@@ -450,7 +406,7 @@ static void test_nova_tutorials__helloworld(void **state)
 
 static void test_nova_tutorials__ping_replaced_by_maintain(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f, "nova-ping", "infra-nova-ping.yaml");
 	json_t *servers = occo_test_nova_servers(&cloud, id), *recs;
 	char *recv = occo_strdup(
@@ -477,7 +433,7 @@ static void test_nova_tutorials__ping_replaced_by_maintain(void **state)
 
 	/* deleted behind the orchestrator's back: a maintenance pass replaces it */
 	assert_int_equal(occo_test_nova_delete(&cloud, recv), 0);
-	assert_int_equal(run(f, "nova-ping", "maintain", NULL, NULL, "-i", id, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL), 0);
 	servers = occo_test_nova_servers(&cloud, id);
 	assert_int_equal(count(servers, "ping-receiver", "ACTIVE"), 1);
 	assert_int_equal(count(servers, "ping-sender", "ACTIVE"), 1);
@@ -518,26 +474,11 @@ static void test_nova_tutorials__ping_replaced_by_maintain(void **state)
 	free(id);
 }
 
-/* Start occopus-build -i id in the tutorial's directory, output to a file; returns its pid. */
-static pid_t start_build(struct fx *f, const char *id, const char *log)
-{
-	char *prog = occo_test_program("api/occopus-build");
-	char *cwd = occo_asprintf("%s/nova-ping", f->dir);
-	char *argv[] = { prog, "-i", (char *)id, "infra-nova-ping.yaml", NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			NULL };
-	pid_t pid = occo_test_start(cwd, argv, env, log);
-
-	free(cwd);
-	free(prog);
-	return pid;
-}
-
 /*
  * The store and the cloud agree: the servers of the infrastructure and the floating IPs made by
  * occopus-c are exactly those of the records (by token), two of each, every record ready.
  */
-static int converged(struct fx *f, const char *id, char *why, size_t n)
+static int converged(struct occo_test_progs *f, const char *id, char *why, size_t n)
 {
 	redisReply *r = redisCommand(f->rc, "HVALS occo:{%s}:nodes", id);
 	json_t *servers = occo_test_nova_servers(&cloud, id), *fips = occo_test_nova_fips(&cloud);
@@ -595,11 +536,12 @@ out:
 
 static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	unsigned seed = (unsigned)time(NULL);
 	char *log = occo_asprintf("%s/build.log", f->dir);
 	int round;
 
+	occo_test_progs_cd(f, "nova-ping");
 	srand(seed);
 	for (round = 0; round < KILL_ROUNDS; round++) {
 		/*
@@ -614,7 +556,8 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 		pid_t pid;
 
 		occo_uuid4(id, NULL);
-		pid = start_build(f, id, log);
+		pid = occo_test_progs_start(f, log, "build", "-i", id, "infra-nova-ping.yaml",
+					    NULL);
 		if (round % 2) {
 			at = 0;
 			while (at < 10000000 &&
@@ -647,7 +590,7 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 			continue;
 		}
 		for (pass = 0; pass < 4 && !converged(f, id, why, sizeof(why)); pass++)
-			run(f, "nova-ping", "maintain", NULL, NULL, "-i", id, NULL, NULL);
+			occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL);
 		if (!converged(f, id, why, sizeof(why)))
 			fail_msg("seed %u round %d (killed at %u ms%s): %s", seed, round,
 				 (unsigned)(at / 1000), round % 2 ? " after a record" : "", why);
@@ -659,14 +602,14 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 
 static void test_nova_tutorials__wrong_password_fails_clearly(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out = NULL, *err = NULL;
 	const char *wrong = "not-the-Pa55word";
 
 	write_auth(f, wrong);
-	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
-				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
-			     0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_not_equal(
+		occo_test_progs_run(f, &out, &err, "build", "infra-nova-helloworld.yaml", NULL), 0);
 	if (!strstr(err, "bad credentials for 'http://127.0.0.1:15735/v3'") ||
 	    !strstr(err, "The request you have made requires authentication"))
 		fail_msg("no clear message:\n%s%s", out, err);
@@ -684,7 +627,7 @@ static void test_nova_tutorials__wrong_password_fails_clearly(void **state)
 
 static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out = NULL, *err = NULL, *path, *text;
 	int fips = our_fips();
 
@@ -694,12 +637,12 @@ static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state
 	occo_test_write_file(f->dir, "nova-helloworld/nodes/node_definitions.yaml", text);
 	free(text);
 	free(path);
-	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
-	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
-				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
-			     0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
+	assert_int_not_equal(
+		occo_test_progs_run(f, &out, &err, "build", "infra-nova-helloworld.yaml", NULL), 0);
 	if (!strstr(err, "volume_size needs a volume service (cinder)"))
 		fail_msg("no clear message:\n%s%s", out, err);
 	free(out);
@@ -710,7 +653,7 @@ static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state
 
 static void test_nova_tutorials__application_credential(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	json_t *js = NULL, *servers;
 	char *path, *auth, *id, *secret, *cred_id, *dump;
 	const char *uid;
@@ -762,7 +705,7 @@ static void test_nova_tutorials__application_credential(void **state)
 }
 
 /* Use another flavor in the helloworld tutorial. */
-static void set_flavor(struct fx *f, const char *from, const char *flavor)
+static void set_flavor(struct occo_test_progs *f, const char *from, const char *flavor)
 {
 	char *path = occo_asprintf("%s/nova-helloworld/nodes/node_definitions.yaml", f->dir);
 	char *was = occo_asprintf("flavor_name: %s\n", from);
@@ -775,19 +718,20 @@ static void set_flavor(struct fx *f, const char *from, const char *flavor)
 	free(was);
 	free(to);
 	free(path);
-	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
 }
 
 /* A build that must fail with `words` in what it says. */
-static void build_fails(struct fx *f, const char *words)
+static void build_fails(struct occo_test_progs *f, const char *words)
 {
 	char *out = NULL, *err = NULL;
 
-	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
-				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
-			     0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_not_equal(
+		occo_test_progs_run(f, &out, &err, "build", "infra-nova-helloworld.yaml", NULL), 0);
 	if (!strstr(err, words))
 		fail_msg("'%s' not said; the end of it:\n%s", words,
 			 err + (strlen(err) > 700 ? strlen(err) - 700 : 0));
@@ -797,7 +741,7 @@ static void build_fails(struct fx *f, const char *words)
 
 static void test_nova_tutorials__the_clouds_own_errors(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *path = occo_asprintf("/os-quota-sets/%s", cloud.project_id), *body;
 	int fips = our_fips();
 	json_t *servers;
