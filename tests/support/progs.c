@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -288,4 +289,78 @@ json_t *occo_test_progs_records(struct occo_test_progs *p, const char *id)
 				    json_loads(r->element[i + 1]->str, 0, NULL));
 	freeReplyObject(r);
 	return o;
+}
+
+char *occo_test_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct occo_buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		fail_msg("cannot read '%s'", path);
+	occo_buf_init(&b, 1u << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (occo_buf_append(&b, chunk, n, NULL) < 0)
+			fail_msg("'%s' is larger than 1 MiB", path);
+	fclose(f);
+	return occo_buf_detach(&b, NULL);
+}
+
+char *occo_test_replace(char *s, const char *from, const char *to)
+{
+	struct occo_buf b;
+	const char *p = s, *q;
+
+	occo_buf_init(&b, 1u << 20);
+	while ((q = strstr(p, from))) {
+		occo_buf_append(&b, p, (size_t)(q - p), NULL);
+		occo_buf_appends(&b, to, NULL);
+		p = q + strlen(from);
+	}
+	occo_buf_appends(&b, p, NULL);
+	free(s);
+	return occo_buf_detach(&b, NULL);
+}
+
+void occo_test_progs_tutorial(struct occo_test_progs *p, const char *name,
+			      const char *const (*subst)[2], size_t n)
+{
+	char *from = occo_asprintf("%s/occopus-tutorials/%s", OCCO_SHARED_DIR, name);
+	char *to = occo_asprintf("%s/%s", p->dir, name);
+	char *cp[] = { "cp", "-r", from, to, NULL }, *chmod[] = { "chmod", "-R", "u+w", to, NULL };
+	char *rel = occo_asprintf("%s/nodes/node_definitions.yaml", name);
+	char *path = occo_asprintf("%s/%s", p->dir, rel), *text;
+	size_t i;
+
+	if (occo_test_run(NULL, cp, NULL, NULL, NULL) != 0 ||
+	    occo_test_run(NULL, chmod, NULL, NULL, NULL) != 0)
+		fail_msg("cannot copy the tutorial '%s' to %s", from, to);
+	text = occo_test_slurp(path);
+	for (i = 0; i < n; i++)
+		text = occo_test_replace(text, subst[i][0], subst[i][1]);
+	if (strstr(text, "replace_with"))
+		fail_msg("a placeholder is left in %s:\n%s", path, strstr(text, "replace_with"));
+	occo_test_write_file(p->dir, rel, text);
+	free(text);
+	free(path);
+	free(rel);
+	free(to);
+	free(from);
+}
+
+void occo_test_progs_auth(struct occo_test_progs *p, const char *yaml)
+{
+	char *dir = occo_asprintf("%s/.occopus", p->dir);
+	char *path = occo_asprintf("%s/auth_data.yaml", dir);
+	int fd;
+
+	mkdir(dir, 0700);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml))
+		fail_msg("cannot write '%s'", path);
+	close(fd);
+	free(path);
+	free(dir);
 }

@@ -75,6 +75,18 @@ char *occo_test_progs_build(struct occo_test_progs *p, const char *infra_file, c
  */
 pid_t occo_test_progs_start(struct occo_test_progs *p, const char *log, const char *prog, ...);
 
+/*
+ * Copy Occopus's tutorial `name` (occopus-tutorials/<name> of the shared directory) into dir,
+ * writable, and fill in its nodes/node_definitions.yaml as its README tells the user: every
+ * subst[i][0] (i < n) replaced by subst[i][1]; the test fails if a "replace_with" placeholder
+ * is left.
+ */
+void occo_test_progs_tutorial(struct occo_test_progs *p, const char *name,
+			      const char *const (*subst)[2], size_t n);
+
+/* Write ~/.occopus/auth_data.yaml (mode 0600) with that content. */
+void occo_test_progs_auth(struct occo_test_progs *p, const char *yaml);
+
 /* The records of an infrastructure (the hash occo:{<id>}:nodes): {node_id: record}. */
 json_t *occo_test_progs_records(struct occo_test_progs *p, const char *id);
 
@@ -94,6 +106,12 @@ char *occo_test_redis_dump(redisContext *rc);
  * away). Returns its pid: the test waits for it or kills it.
  */
 pid_t occo_test_start(const char *cwd, char *const argv[], char *const env_add[], const char *log);
+
+/* The content of a file, malloc'd (1 MiB at most); the test fails if it cannot be read. */
+char *occo_test_slurp(const char *path);
+
+/* s (malloc'd, freed) with every `from` replaced by `to`, malloc'd. */
+char *occo_test_replace(char *s, const char *from, const char *to);
 
 /* 1 if a record of the infrastructure (in <ns>:{<id>}:nodes) is in that state. */
 int occo_test_record_in_state(redisContext *rc, const char *ns, const char *id, const char *state);

@@ -55,36 +55,6 @@ static const struct occo_test_file ping_files[] = {
 	{ NULL, NULL, 0 },
 };
 
-/* Replace every `from` in the file by `to`. */
-static void replace_in_file(const char *path, const char *from, const char *to)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL, *out = occo_strdup(""), *p, *next;
-	size_t len = 0;
-
-	assert_non_null(f);
-	if (getdelim(&text, &len, '\0', f) < 0)
-		fail_msg("cannot read %s", path);
-	fclose(f);
-	for (p = text;;) {
-		char *hit = strstr(p, from);
-
-		next = occo_asprintf("%s%.*s%s", out, hit ? (int)(hit - p) : (int)strlen(p), p,
-				     hit ? to : "");
-		free(out);
-		out = next;
-		if (!hit)
-			break;
-		p = hit + strlen(from);
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(out, f);
-	fclose(f);
-	free(out);
-	free(text);
-}
-
 static int setup(void **state)
 {
 	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
@@ -115,26 +85,19 @@ static void run_ok(struct occo_test_progs *f, const char *prog, const char *a1, 
 /* Copy a tutorial into the test's directory, pointed at this machine; import its nodes. */
 static void tutorial(struct occo_test_progs *f, const char *name)
 {
-	char *src = occo_test_shared_path("occopus-tutorials"), *from, *defs, *base;
-	char *argv[] = { "cp", "-r", NULL, NULL, NULL };
+	char *base = occo_asprintf("http://127.0.0.1:%d/", file_port), *defs;
+	const char *const subst[][2] = {
+		{ "replace_with_your_docker_endpoint", pm.endpoint },
+		{ "https://s3.lpds.sztaki.hu/docker/", base },
+	};
 
 	if (!occo_test_have_shared())
 		skip();
-	from = occo_asprintf("%s/%s", src, name);
-	argv[2] = from;
-	argv[3] = f->dir;
-	assert_int_equal(occo_test_run(NULL, argv, NULL, NULL, NULL), 0);
-	defs = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, name);
-	base = occo_asprintf("http://127.0.0.1:%d/", file_port);
-	replace_in_file(defs, "replace_with_your_docker_endpoint", pm.endpoint);
-	replace_in_file(defs, "https://s3.lpds.sztaki.hu/docker/", base);
-	free(defs);
+	occo_test_progs_tutorial(f, name, subst, sizeof(subst) / sizeof(subst[0]));
 	defs = occo_asprintf("%s/nodes/node_definitions.yaml", name);
 	run_ok(f, "import", defs, NULL);
 	free(defs);
 	free(base);
-	free(from);
-	free(src);
 }
 
 /* The containers of an infrastructure (all states): a JSON array of inspect objects. */

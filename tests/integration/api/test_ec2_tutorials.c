@@ -38,17 +38,6 @@
 
 static struct occo_test_moto moto;
 
-/* Run `cmd` with sh -c in dir; fails the test unless it exits 0. */
-static void sh(const char *dir, const char *cmd)
-{
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	char *err = NULL;
-
-	if (occo_test_run(dir, argv, NULL, NULL, &err) != 0)
-		fail_msg("'%s': %s", cmd, err);
-	free(err);
-}
-
 static char *ec2_text(const char *form, const char *name)
 {
 	char *body = NULL, *v;
@@ -60,56 +49,6 @@ static char *ec2_text(const char *form, const char *name)
 		fail_msg("%s: no <%s> in %s", form, name, body);
 	free(body);
 	return v;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct occo_buf b;
-	char chunk[4096];
-	size_t n;
-
-	assert_non_null(f);
-	occo_buf_init(&b, 1u << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		occo_buf_append(&b, chunk, n, NULL);
-	fclose(f);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Replace every `from` in s (a malloc'd string, freed) by `to`. */
-static char *replace(char *s, const char *from, const char *to)
-{
-	struct occo_buf b;
-	const char *p = s, *q;
-
-	occo_buf_init(&b, 1u << 20);
-	while ((q = strstr(p, from))) {
-		occo_buf_append(&b, p, (size_t)(q - p), NULL);
-		occo_buf_appends(&b, to, NULL);
-		p = q + strlen(from);
-	}
-	occo_buf_appends(&b, p, NULL);
-	free(s);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Fill in a tutorial's node definitions as its README tells the user to. */
-static void edit_nodes(struct occo_test_progs *f, const char *tutorial,
-		       const char *const (*subst)[2], size_t n)
-{
-	char *path = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, tutorial);
-	char *text = slurp(path), *rel;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		text = replace(text, subst[i][0], subst[i][1]);
-	assert_null(strstr(text, "replace_with"));
-	rel = occo_asprintf("%s/nodes/node_definitions.yaml", tutorial);
-	occo_test_write_file(f->dir, rel, text);
-	free(rel);
-	free(text);
-	free(path);
 }
 
 static int group_setup(void **state)
@@ -133,18 +72,13 @@ static int setup(void **state)
 {
 	static char *const env[] = { "OCCOPUS_LOG_LEVEL=debug", NULL };
 	struct occo_test_progs *f;
-	char *vpc, *subnet, *sg1, *sg2, *ami, *form, *cmd, *auth;
+	char *vpc, *subnet, *sg1, *sg2, *ami, *form, *auth;
 
 	if (occo_test_moto_reset(&moto) < 0)
 		return -1;
 	f = occo_calloc(1, sizeof(*f));
 	if (occo_test_progs_setup(f, "ec2-tutorials", env) < 0)
 		return -1;
-	cmd = occo_asprintf("cp -r '%s/occopus-tutorials/ec2-helloworld' "
-			    "'%s/occopus-tutorials/ec2-ping' . && chmod -R u+w .",
-			    OCCO_SHARED_DIR, OCCO_SHARED_DIR);
-	sh(f->dir, cmd);
-	free(cmd);
 
 	/* what the README asks the user to look up or make on the cloud */
 	vpc = ec2_text("Action=DescribeVpcs&Filter.1.Name=isDefault&Filter.1.Value.1=true",
@@ -182,8 +116,9 @@ static int setup(void **state)
 			  "\n    health_check:\n      ping: false\n    contextualisation:\n" },
 		};
 
-		edit_nodes(f, "ec2-helloworld", subst, sizeof(subst) / sizeof(subst[0]));
-		edit_nodes(f, "ec2-ping", subst, sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "ec2-helloworld", subst,
+					 sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "ec2-ping", subst, sizeof(subst) / sizeof(subst[0]));
 	}
 	auth = occo_asprintf("resource:\n"
 			     "    -\n"
@@ -192,9 +127,7 @@ static int setup(void **state)
 			     "            accesskey: %s\n"
 			     "            secretkey: %s\n",
 			     moto.access, moto.secret);
-	sh(f->dir, "mkdir -p .occopus && touch .occopus/auth_data.yaml && chmod 600 "
-		   ".occopus/auth_data.yaml");
-	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	occo_test_progs_auth(f, auth);
 	free(auth);
 	free(vpc);
 	free(ami);
@@ -486,7 +419,7 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		{
-			char *said = slurp(log);
+			char *said = occo_test_slurp(log);
 
 			occo_buf_appendf(&f->said, NULL, "%s\n", said);
 			free(said);

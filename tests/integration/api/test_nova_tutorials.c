@@ -44,67 +44,6 @@
 static struct occo_test_nova cloud;
 static char *endpoint; /* Keystone without /v3: the handler adds it */
 
-/* Run `cmd` with sh -c in dir; fails the test unless it exits 0. */
-static void sh(const char *dir, const char *cmd)
-{
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	char *err = NULL;
-
-	if (occo_test_run(dir, argv, NULL, NULL, &err) != 0)
-		fail_msg("'%s': %s", cmd, err);
-	free(err);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct occo_buf b;
-	char chunk[4096];
-	size_t n;
-
-	assert_non_null(f);
-	occo_buf_init(&b, 1u << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		occo_buf_append(&b, chunk, n, NULL);
-	fclose(f);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Replace every `from` in s (a malloc'd string, freed) by `to`. */
-static char *replace(char *s, const char *from, const char *to)
-{
-	struct occo_buf b;
-	const char *p = s, *q;
-
-	occo_buf_init(&b, 1u << 20);
-	while ((q = strstr(p, from))) {
-		occo_buf_append(&b, p, (size_t)(q - p), NULL);
-		occo_buf_appends(&b, to, NULL);
-		p = q + strlen(from);
-	}
-	occo_buf_appends(&b, p, NULL);
-	free(s);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Fill in a tutorial's node definitions as its README tells the user to. */
-static void edit_nodes(struct occo_test_progs *f, const char *tutorial,
-		       const char *const (*subst)[2], size_t n)
-{
-	char *path = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, tutorial);
-	char *text = slurp(path), *rel;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		text = replace(text, subst[i][0], subst[i][1]);
-	assert_null(strstr(text, "replace_with"));
-	rel = occo_asprintf("%s/nodes/node_definitions.yaml", tutorial);
-	occo_test_write_file(f->dir, rel, text);
-	free(rel);
-	free(text);
-	free(path);
-}
-
 static int group_setup(void **state)
 {
 	json_t *js = NULL;
@@ -162,9 +101,7 @@ static void write_auth(struct occo_test_progs *f, const char *password)
 				   "            password: %s\n",
 				   cloud.user, password);
 
-	sh(f->dir, "mkdir -p .occopus && touch .occopus/auth_data.yaml && chmod 600 "
-		   ".occopus/auth_data.yaml");
-	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	occo_test_progs_auth(f, auth);
 	free(auth);
 }
 
@@ -176,15 +113,9 @@ static int setup(void **state)
 		"OCCOPUS_NOVA_FIP_TRIES=3", "OCCOPUS_NOVA_FIP_WAIT_MS=200", NULL
 	};
 	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
-	char *cmd;
 
 	if (occo_test_progs_setup(f, "nova-tutorials", env) < 0)
 		return -1;
-	cmd = occo_asprintf("cp -r '%s/occopus-tutorials/nova-helloworld' "
-			    "'%s/occopus-tutorials/nova-ping' . && chmod -R u+w .",
-			    OCCO_SHARED_DIR, OCCO_SHARED_DIR);
-	sh(f->dir, cmd);
-	free(cmd);
 	{
 		const char *const subst[][2] = {
 			{ "replace_with_endpoint_of_nova_interface_of_your_cloud", endpoint },
@@ -201,8 +132,9 @@ static int setup(void **state)
 			  "\n    health_check:\n      ping: false\n    contextualisation:\n" },
 		};
 
-		edit_nodes(f, "nova-helloworld", subst, sizeof(subst) / sizeof(subst[0]));
-		edit_nodes(f, "nova-ping", subst, sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "nova-helloworld", subst,
+					 sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "nova-ping", subst, sizeof(subst) / sizeof(subst[0]));
 	}
 	write_auth(f, cloud.password);
 	*state = f;
@@ -571,7 +503,7 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		{
-			char *said = slurp(log);
+			char *said = occo_test_slurp(log);
 
 			occo_buf_appendf(&f->said, NULL, "%s\n", said);
 			free(said);
@@ -632,8 +564,8 @@ static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state
 	int fips = our_fips();
 
 	path = occo_asprintf("%s/nova-helloworld/nodes/node_definitions.yaml", f->dir);
-	text = replace(slurp(path), "      server_name: myhelloworld\n",
-		       "      server_name: myhelloworld\n      volume_size: 1\n");
+	text = occo_test_replace(occo_test_slurp(path), "      server_name: myhelloworld\n",
+				 "      server_name: myhelloworld\n      volume_size: 1\n");
 	occo_test_write_file(f->dir, "nova-helloworld/nodes/node_definitions.yaml", text);
 	free(text);
 	free(path);
@@ -686,7 +618,7 @@ static void test_nova_tutorials__application_credential(void **state)
 			     "            id: %s\n"
 			     "            secret: %s\n",
 			     cred_id, secret);
-	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	occo_test_progs_auth(f, auth);
 	free(auth);
 
 	id = build(f, "nova-helloworld", "infra-nova-helloworld.yaml");
@@ -710,7 +642,7 @@ static void set_flavor(struct occo_test_progs *f, const char *from, const char *
 	char *path = occo_asprintf("%s/nova-helloworld/nodes/node_definitions.yaml", f->dir);
 	char *was = occo_asprintf("flavor_name: %s\n", from);
 	char *to = occo_asprintf("flavor_name: %s\n", flavor);
-	char *text = replace(slurp(path), was, to);
+	char *text = occo_test_replace(occo_test_slurp(path), was, to);
 
 	assert_non_null(strstr(text, to));
 	occo_test_write_file(f->dir, "nova-helloworld/nodes/node_definitions.yaml", text);
