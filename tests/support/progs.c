@@ -1,6 +1,7 @@
 /*
  * progs.c - see progs.h.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -363,4 +364,30 @@ void occo_test_progs_auth(struct occo_test_progs *p, const char *yaml)
 	close(fd);
 	free(path);
 	free(dir);
+}
+
+int occo_test_group_alive(int pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int alive = 0;
+
+	assert_non_null(d);
+	while (!alive && (e = readdir(d))) {
+		char path[64], buf[512], *p, st;
+		int pgrp = 0;
+		FILE *fp;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(fp = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 1, " %c %*d %d", &st, &pgrp) == 2 && pgrp == pgid && st != 'Z')
+			alive = 1;
+		fclose(fp);
+	}
+	closedir(d);
+	return alive;
 }

@@ -113,6 +113,12 @@ char *occo_test_slurp(const char *path);
 /* s (malloc'd, freed) with every `from` replaced by `to`, malloc'd. */
 char *occo_test_replace(char *s, const char *from, const char *to);
 
+/*
+ * 1 if a process of group pgid runs (a local node's processes; zombies, left where PID 1 does
+ * not reap, do not count).
+ */
+int occo_test_group_alive(int pgid);
+
 /* 1 if a record of the infrastructure (in <ns>:{<id>}:nodes) is in that state. */
 int occo_test_record_in_state(redisContext *rc, const char *ns, const char *id, const char *state);
 

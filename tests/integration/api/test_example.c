@@ -5,7 +5,6 @@
  * occopus-maintain, scaling adds workers that start working, and destroy leaves no process,
  * runtime directory or record behind.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,33 +168,6 @@ static int node_pgid(struct fx *f, const char *node_id)
 	return pid;
 }
 
-/* Whether a process of group `pgid` runs (zombies, left where PID 1 does not reap, do not). */
-static int group_alive(int pgid)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int alive = 0;
-
-	assert_non_null(d);
-	while (!alive && (e = readdir(d))) {
-		char path[64], buf[512], *p, st;
-		int pgrp = 0;
-		FILE *fp;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(fp = fopen(path, "r")))
-			continue;
-		if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 1, " %c %*d %d", &st, &pgrp) == 2 && pgrp == pgid && st != 'Z')
-			alive = 1;
-		fclose(fp);
-	}
-	closedir(d);
-	return alive;
-}
-
 static void test_example__builds_heals_scales_and_goes(void **state)
 {
 	struct fx *f = *state;
@@ -249,10 +221,10 @@ static void test_example__builds_heals_scales_and_goes(void **state)
 					groups[n++] = node_pgid(f, id);
 		assert_int_equal(n, 6);
 		for (i = 0; i < n; i++)
-			assert_true(group_alive(groups[i]));
+			assert_true(occo_test_group_alive(groups[i]));
 		run_ok(f, "destroy", "-i", f->id, NULL, NULL);
 		for (i = 0; i < n; i++)
-			assert_false(group_alive(groups[i]));
+			assert_false(occo_test_group_alive(groups[i]));
 	}
 	json_decref(ui);
 	local = occo_asprintf("%s/local/%s", f->p.dir, f->id);

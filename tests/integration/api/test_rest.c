@@ -8,7 +8,6 @@
  * with a self-signed certificate; SIGTERM exits 0. CORS for the origins of the configuration
  * (preflight without the token, the answers' headers, a reload).
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,32 +185,6 @@ static int node_pgid(struct fx *f, const char *infra, const char *node_id)
 	return pid;
 }
 
-static int group_alive(int pgid)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int alive = 0;
-
-	assert_non_null(d);
-	while (!alive && (e = readdir(d))) {
-		char path[64], buf[512], *p, st;
-		int pgrp = 0;
-		FILE *fp;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(fp = fopen(path, "r")))
-			continue;
-		if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 1, " %c %*d %d", &st, &pgrp) == 2 && pgrp == pgid && st != 'Z')
-			alive = 1;
-		fclose(fp);
-	}
-	closedir(d);
-	return alive;
-}
-
 static long long redis_int(struct fx *f, const char *fmt, const char *a, const char *b)
 {
 	redisReply *r = redisCommand(f->p.rc, fmt, a, b);
@@ -311,7 +284,7 @@ static void test_rest__occopus_workflow(void **state)
 	json_decref(doc);
 	assert_int_equal(ngroups, 2);
 	for (i = 0; i < ngroups; i++)
-		assert_true(group_alive(groups[i]));
+		assert_true(occo_test_group_alive(groups[i]));
 
 	/* an info key, the cost */
 	path = occo_asprintf("/info/infrastructure.name?infra_id=%s", id);
@@ -406,7 +379,7 @@ static void test_rest__occopus_workflow(void **state)
 	assert_int_equal(redis_int(f, "SISMEMBER %s %s", "occo:attached", id), 0);
 	assert_int_equal(redis_int(f, "SISMEMBER %s %s", "occo:infras", id), 0);
 	for (i = 0; i < ngroups; i++)
-		assert_false(group_alive(groups[i]));
+		assert_false(occo_test_group_alive(groups[i]));
 
 	/* /metrics and /healthz */
 	url = occo_asprintf("%s/metrics", f->base);
