@@ -184,6 +184,13 @@ void occo_test_progs_teardown(struct occo_test_progs *p)
 	memset(p, 0, sizeof(*p));
 }
 
+int occo_test_progs_free(void **state)
+{
+	occo_test_progs_teardown(*state);
+	free(*state);
+	return 0;
+}
+
 void occo_test_progs_cd(struct occo_test_progs *p, const char *where)
 {
 	free(p->cwd);

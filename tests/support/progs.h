@@ -45,6 +45,9 @@ int occo_test_progs_setup(struct occo_test_progs *p, const char *name, char *con
 /* Close the connection, stop the server, remove the directory, free everything. */
 void occo_test_progs_teardown(struct occo_test_progs *p);
 
+/* A cmocka teardown for a test whose state is a fixture it allocated: tears it down, frees it. */
+int occo_test_progs_free(void **state);
+
 /* Set an environment entry ("NAME=value"), replacing the one of that name if there is one. */
 void occo_test_progs_setenv(struct occo_test_progs *p, const char *entry);
 

@@ -53,13 +53,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	occo_test_progs_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 /* The tokens of a hash's JSON values (records or the dummy cloud's instances), sorted. */
 static json_t *tokens(struct occo_test_progs *f, const char *fmt, const char *id, int need_ready)
 {
@@ -162,7 +155,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_crash__killed_builds_converge, setup,
-						teardown),
+						occo_test_progs_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

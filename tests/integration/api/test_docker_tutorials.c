@@ -65,13 +65,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	occo_test_progs_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 static void run_ok(struct occo_test_progs *f, const char *prog, const char *a1, const char *a2)
 {
 	char *out = NULL, *err = NULL;
@@ -421,11 +414,13 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_docker_tutorials__helloworld, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_docker_tutorials__ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_docker_tutorials__helloworld, setup,
+						occo_test_progs_free),
+		cmocka_unit_test_setup_teardown(test_docker_tutorials__ping, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
 			test_docker_tutorials__killed_builds_leave_nothing_unknown, setup,
-			teardown),
+			occo_test_progs_free),
 	};
 	int rc = occo_test_podman_start(&pm);
 

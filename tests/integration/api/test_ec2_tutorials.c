@@ -161,13 +161,6 @@ static void assert_no_secret(struct occo_test_progs *f)
 	free(dump);
 }
 
-static int teardown(void **state)
-{
-	occo_test_progs_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 /* Build a tutorial (the programs run in its directory from now on); returns the id. */
 static char *build(struct occo_test_progs *f, const char *tutorial, const char *infra_file)
 {
@@ -451,11 +444,13 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ec2_tutorials__helloworld, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ec2_tutorials__helloworld, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_ec2_tutorials__ping_replaced_by_maintain,
-						setup, teardown),
+						setup, occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
-			test_ec2_tutorials__killed_builds_leave_nothing_unknown, setup, teardown),
+			test_ec2_tutorials__killed_builds_leave_nothing_unknown, setup,
+			occo_test_progs_free),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -28,13 +28,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	occo_test_progs_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 static json_t *stored(struct occo_test_progs *f, const char *type)
 {
 	redisReply *r = redisCommand(f->rc, "GET occo:nodedef:%s", type);
@@ -292,17 +285,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_import__stores_and_prints_as_occopus, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__every_tutorial_imports, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__reimport_replaces_the_list, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__errors_exit_1_and_store_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_import__check_needs_no_redis, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import__usage_errors_exit_2, setup, teardown),
+						occo_test_progs_free),
+		cmocka_unit_test_setup_teardown(test_import__check_needs_no_redis, setup,
+						occo_test_progs_free),
+		cmocka_unit_test_setup_teardown(test_import__usage_errors_exit_2, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__embedded_redis_by_default, setup,
-						teardown),
+						occo_test_progs_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

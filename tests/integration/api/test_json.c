@@ -52,13 +52,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	occo_test_progs_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 /*
  * Run occopus-<prog> with `url` as the state store (NULL: the test's) and the arguments that
  * follow (NULL-terminated, at most 8); *doc gets stdout parsed as one JSON document (the test
@@ -263,11 +256,12 @@ static void test_json__unreachable_store_is_a_failure_document(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_json__the_whole_workflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json__the_whole_workflow, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_json__input_errors_carry_positions, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_json__unreachable_store_is_a_failure_document,
-						setup, teardown),
+						setup, occo_test_progs_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,13 +162,6 @@ static void assert_no_secret(struct occo_test_progs *f)
 	free(dump);
 }
 
-static int teardown(void **state)
-{
-	occo_test_progs_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 /* Build a tutorial (the programs run in its directory from now on); returns the id. */
 static char *build(struct occo_test_progs *f, const char *tutorial, const char *infra_file)
 {
@@ -732,19 +725,22 @@ static void test_nova_tutorials__the_clouds_own_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_nova_tutorials__helloworld, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nova_tutorials__helloworld, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__ping_replaced_by_maintain,
-						setup, teardown),
+						setup, occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
-			test_nova_tutorials__killed_builds_leave_nothing_unknown, setup, teardown),
+			test_nova_tutorials__killed_builds_leave_nothing_unknown, setup,
+			occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__wrong_password_fails_clearly,
-						setup, teardown),
+						setup, occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
-			test_nova_tutorials__volume_size_needs_a_volume_service, setup, teardown),
+			test_nova_tutorials__volume_size_needs_a_volume_service, setup,
+			occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__the_clouds_own_errors, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__application_credential, setup,
-						teardown),
+						occo_test_progs_free),
 	};
 	if (getenv("OCCO_TEST_FILTER")) /* e.g. "*clouds_own*" */
 		cmocka_set_test_filter(getenv("OCCO_TEST_FILTER"));
