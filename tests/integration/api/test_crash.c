@@ -5,7 +5,6 @@
  *
  * The dummy cloud keeps its state in Redis, outside the killed process, as a real cloud would.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,77 +40,21 @@ static const char infra_yaml[] = "user_id: me\n"
 				 "  - {name: c, type: c}\n"
 				 "dependencies: [[b, a], [c, b]]\n";
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir, *env_home, *env_url;
-	redisContext *rc;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
-	char *prog = occo_test_program("api/occopus-import");
-	char *argv[] = { prog, "nodes.yaml", NULL };
-	char *env[4];
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "crash", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("crash");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	env[0] = f->env_home;
-	env[1] = f->env_url;
-	env[2] = "OCCOPUS_CONFIG_PATH=";
-	env[3] = NULL;
-	f->rc = redisConnectUnix(f->redis.sock);
 	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
 	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
-	assert_int_equal(occo_test_run(f->dir, argv, env, NULL, NULL), 0);
-	free(prog);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "import", "nodes.yaml", NULL), 0);
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f);
-	return 0;
-}
-
-/* Start occopus-build -i ID in the background; returns its pid. */
-static pid_t start_build(struct fx *f, const char *id)
-{
-	char *prog = occo_test_program("api/occopus-build");
-	char *argv[] = { prog, "-i", (char *)id, "infra.yaml", NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
-	pid_t pid = occo_test_start(f->dir, argv, env, NULL);
-
-	free(prog);
-	return pid;
-}
-
-static int maintain(struct fx *f, const char *id)
-{
-	char *prog = occo_test_program("api/occopus-maintain");
-	char *argv[] = { prog, "-i", (char *)id, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=error",
-			NULL };
-	int rc = occo_test_run(f->dir, argv, env, NULL, NULL);
-
-	free(prog);
-	return rc;
-}
-
 /* The tokens of a hash's JSON values (records or the dummy cloud's instances), sorted. */
-static json_t *tokens(struct fx *f, const char *fmt, const char *id, int need_ready)
+static json_t *tokens(struct occo_test_progs *f, const char *fmt, const char *id, int need_ready)
 {
 	redisReply *r = redisCommand(f->rc, fmt, id);
 	json_t *out = json_array();
@@ -143,7 +86,7 @@ static int contains(const json_t *list, const json_t *x)
 }
 
 /* Records and cloud hold the same instances, WANT of them, all ready. */
-static int converged(struct fx *f, const char *id, char *why, size_t n)
+static int converged(struct occo_test_progs *f, const char *id, char *why, size_t n)
 {
 	json_t *recs = tokens(f, "HVALS occo:{%s}:nodes", id, 1);
 	json_t *cloud = tokens(f, "HVALS occo:dummycloud:{%s}:nodes", id, 0);
@@ -164,7 +107,7 @@ static int converged(struct fx *f, const char *id, char *why, size_t n)
 
 static void test_crash__killed_builds_converge(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	unsigned seed = (unsigned)time(NULL);
 	int round;
 
@@ -176,7 +119,7 @@ static void test_crash__killed_builds_converge(void **state)
 		int status, pass;
 
 		occo_uuid4(id, NULL);
-		pid = start_build(f, id);
+		pid = occo_test_progs_start(f, NULL, "build", "-i", id, "infra.yaml", NULL);
 		usleep(at);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -200,7 +143,7 @@ static void test_crash__killed_builds_converge(void **state)
 			}
 			if (converged(f, id, why, sizeof(why)))
 				break;
-			maintain(f, id);
+			occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL);
 		}
 		if (pass == 4 && !converged(f, id, why, sizeof(why)))
 			fail_msg("seed %u round %d (killed at %u ms): not converged: %s", seed,
@@ -212,7 +155,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_crash__killed_builds_converge, setup,
-						teardown),
+						occo_test_progs_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,136 +55,42 @@ static const struct occo_test_file ping_files[] = {
 	{ NULL, NULL, 0 },
 };
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir, *env_home, *env_url;
-	redisContext *rc;
-};
-
-/* Replace every `from` in the file by `to`. */
-static void replace_in_file(const char *path, const char *from, const char *to)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL, *out = occo_strdup(""), *p, *next;
-	size_t len = 0;
-
-	assert_non_null(f);
-	if (getdelim(&text, &len, '\0', f) < 0)
-		fail_msg("cannot read %s", path);
-	fclose(f);
-	for (p = text;;) {
-		char *hit = strstr(p, from);
-
-		next = occo_asprintf("%s%.*s%s", out, hit ? (int)(hit - p) : (int)strlen(p), p,
-				     hit ? to : "");
-		free(out);
-		out = next;
-		if (!hit)
-			break;
-		p = hit + strlen(from);
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(out, f);
-	fclose(f);
-	free(out);
-	free(text);
-}
-
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "docker-tutorials", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("docker-tutorials");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	f->rc = redisConnectUnix(f->redis.sock);
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f);
-	return 0;
-}
-
-/* Run occopus-<prog> with arguments (NULL-terminated) in the test's directory. */
-static int run(struct fx *f, char **out, char **err, const char *prog, ...)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *argv[16] = { path };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=warn",
-			NULL };
-	va_list ap;
-	int i = 1, rc;
-
-	va_start(ap, prog);
-	while (i < 15 && (argv[i] = va_arg(ap, char *)))
-		i++;
-	va_end(ap);
-	rc = occo_test_run(f->dir, argv, env, out, err);
-	free(path);
-	return rc;
-}
-
-static void run_ok(struct fx *f, const char *prog, const char *a1, const char *a2)
+static void run_ok(struct occo_test_progs *f, const char *prog, const char *a1, const char *a2)
 {
 	char *out = NULL, *err = NULL;
 
-	if (run(f, &out, &err, prog, a1, a2, NULL) != 0)
+	if (occo_test_progs_run(f, &out, &err, prog, a1, a2, NULL) != 0)
 		fail_msg("occopus-%s %s %s failed:\n%s%s", prog, a1, a2 ? a2 : "", out, err);
 	free(out);
 	free(err);
 }
 
 /* Copy a tutorial into the test's directory, pointed at this machine; import its nodes. */
-static void tutorial(struct fx *f, const char *name)
+static void tutorial(struct occo_test_progs *f, const char *name)
 {
-	char *src = occo_test_shared_path("occopus-tutorials"), *from, *defs, *base;
-	char *argv[] = { "cp", "-r", NULL, NULL, NULL };
+	char *base = occo_asprintf("http://127.0.0.1:%d/", file_port), *defs;
+	const char *const subst[][2] = {
+		{ "replace_with_your_docker_endpoint", pm.endpoint },
+		{ "https://s3.lpds.sztaki.hu/docker/", base },
+	};
 
 	if (!occo_test_have_shared())
 		skip();
-	from = occo_asprintf("%s/%s", src, name);
-	argv[2] = from;
-	argv[3] = f->dir;
-	assert_int_equal(occo_test_run(NULL, argv, NULL, NULL, NULL), 0);
-	defs = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, name);
-	base = occo_asprintf("http://127.0.0.1:%d/", file_port);
-	replace_in_file(defs, "replace_with_your_docker_endpoint", pm.endpoint);
-	replace_in_file(defs, "https://s3.lpds.sztaki.hu/docker/", base);
-	free(defs);
+	occo_test_progs_tutorial(f, name, subst, sizeof(subst) / sizeof(subst[0]));
 	defs = occo_asprintf("%s/nodes/node_definitions.yaml", name);
 	run_ok(f, "import", defs, NULL);
 	free(defs);
 	free(base);
-	free(from);
-	free(src);
-}
-
-/* The last line of the output: the infrastructure id. */
-static char *build(struct fx *f, const char *infra_file)
-{
-	char *out = NULL, *err = NULL, *id;
-
-	if (run(f, &out, &err, "build", infra_file, NULL) != 0)
-		fail_msg("build failed:\n%s%s", out, err);
-	id = occo_test_last_line(out);
-	assert_true(occo_uuid_valid(id));
-	free(out);
-	free(err);
-	return id;
 }
 
 /* The containers of an infrastructure (all states): a JSON array of inspect objects. */
@@ -262,7 +168,7 @@ static void wait_log(const json_t *c, const char *text)
 	fail_msg("'%s' never appeared in the log of container %.12s", text, id);
 }
 
-static void destroy_leaves_nothing(struct fx *f, const char *id)
+static void destroy_leaves_nothing(struct occo_test_progs *f, const char *id)
 {
 	json_t *left;
 
@@ -274,13 +180,13 @@ static void destroy_leaves_nothing(struct fx *f, const char *id)
 
 static void test_docker_tutorials__helloworld(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id, *out = NULL, *err = NULL, *old;
 	json_t *list, *c;
 	const char *msg = "Hello World! I have been created by Occopus.";
 
 	tutorial(f, "docker-helloworld");
-	id = build(f, "docker-helloworld/infra-docker-helloworld.yaml");
+	id = occo_test_progs_build(f, "docker-helloworld/infra-docker-helloworld.yaml", NULL);
 	list = containers(id);
 	assert_int_equal(json_array_size(list), 1);
 	c = container_of(list, "helloworld");
@@ -294,7 +200,7 @@ static void test_docker_tutorials__helloworld(void **state)
 	wait_log(c, msg);
 
 	/* the report names the instance and its address */
-	assert_int_equal(run(f, &out, &err, "maintain", "-i", id, "-r", NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, "-r", NULL), 0);
 	assert_non_null(strstr(out, "helloworld:"));
 	assert_non_null(strstr(out, pm.subnet_prefix));
 	free(out);
@@ -325,13 +231,13 @@ static void test_docker_tutorials__helloworld(void **state)
 
 static void test_docker_tutorials__ping(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id, *kv, *bytes;
 	json_t *list, *rcv, *snd;
 	const char *ip;
 
 	tutorial(f, "docker-ping");
-	id = build(f, "docker-ping/infra-docker-ping.yaml");
+	id = occo_test_progs_build(f, "docker-ping/infra-docker-ping.yaml", NULL);
 	list = containers(id);
 	assert_int_equal(json_array_size(list), 2);
 	rcv = container_of(list, "ping-receiver");
@@ -358,20 +264,8 @@ static void test_docker_tutorials__ping(void **state)
 	free(id);
 }
 
-/* Start occopus-build -i ID in the background; returns its pid. */
-static pid_t start_build(struct fx *f, const char *id, const char *infra_file)
-{
-	char *prog = occo_test_program("api/occopus-build");
-	char *argv[] = { prog, "-i", (char *)id, (char *)infra_file, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
-	pid_t pid = occo_test_start(f->dir, argv, env, NULL);
-
-	free(prog);
-	return pid;
-}
-
 /* The tokens of the records of an infrastructure; *ready counts those ready. */
-static json_t *record_tokens(struct fx *f, const char *id, size_t *ready)
+static json_t *record_tokens(struct occo_test_progs *f, const char *id, size_t *ready)
 {
 	redisReply *r = redisCommand(f->rc, "HVALS occo:{%s}:nodes", id);
 	json_t *out = json_array();
@@ -405,7 +299,7 @@ static int contains(const json_t *list, const char *s)
  * The containers are exactly those the store knows, all running, the records all ready, as
  * many as the description wants.
  */
-static int converged(struct fx *f, const char *id, size_t want, char *why, size_t n)
+static int converged(struct occo_test_progs *f, const char *id, size_t want, char *why, size_t n)
 {
 	size_t ready, i, unknown = 0, stopped = 0;
 	json_t *recs = record_tokens(f, id, &ready), *list = containers(id), *c;
@@ -426,7 +320,7 @@ static int converged(struct fx *f, const char *id, size_t want, char *why, size_
 
 static void test_docker_tutorials__killed_builds_leave_nothing_unknown(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	unsigned seed = (unsigned)time(NULL);
 	struct timespec t0, t1;
 	long full_ms;
@@ -436,7 +330,7 @@ static void test_docker_tutorials__killed_builds_leave_nothing_unknown(void **st
 	/* how long a whole build takes here, to kill the next ones inside it */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	{
-		char *id = build(f, "docker-ping/infra-docker-ping.yaml");
+		char *id = occo_test_progs_build(f, "docker-ping/infra-docker-ping.yaml", NULL);
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		destroy_leaves_nothing(f, id);
@@ -451,7 +345,8 @@ static void test_docker_tutorials__killed_builds_leave_nothing_unknown(void **st
 		pid_t pid;
 
 		occo_uuid4(id, NULL);
-		pid = start_build(f, id, "docker-ping/infra-docker-ping.yaml");
+		pid = occo_test_progs_start(f, NULL, "build", "-i", id,
+					    "docker-ping/infra-docker-ping.yaml", NULL);
 		nanosleep(&(struct timespec){ at / 1000, (at % 1000) * 1000000L }, NULL);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -519,11 +414,13 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_docker_tutorials__helloworld, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_docker_tutorials__ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_docker_tutorials__helloworld, setup,
+						occo_test_progs_free),
+		cmocka_unit_test_setup_teardown(test_docker_tutorials__ping, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
 			test_docker_tutorials__killed_builds_leave_nothing_unknown, setup,
-			teardown),
+			occo_test_progs_free),
 	};
 	int rc = occo_test_podman_start(&pm);
 

@@ -38,25 +38,6 @@
 
 static struct occo_test_moto moto;
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir; /* HOME, holding .occopus/auth_data.yaml and the two tutorials */
-	char *env_home, *env_url;
-	redisContext *rc;
-	struct occo_buf said; /* everything the programs printed */
-};
-
-/* Run `cmd` with sh -c in dir; fails the test unless it exits 0. */
-static void sh(const char *dir, const char *cmd)
-{
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	char *err = NULL;
-
-	if (occo_test_run(dir, argv, NULL, NULL, &err) != 0)
-		fail_msg("'%s': %s", cmd, err);
-	free(err);
-}
-
 static char *ec2_text(const char *form, const char *name)
 {
 	char *body = NULL, *v;
@@ -68,81 +49,6 @@ static char *ec2_text(const char *form, const char *name)
 		fail_msg("%s: no <%s> in %s", form, name, body);
 	free(body);
 	return v;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct occo_buf b;
-	char chunk[4096];
-	size_t n;
-
-	assert_non_null(f);
-	occo_buf_init(&b, 1u << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		occo_buf_append(&b, chunk, n, NULL);
-	fclose(f);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Replace every `from` in s (a malloc'd string, freed) by `to`. */
-static char *replace(char *s, const char *from, const char *to)
-{
-	struct occo_buf b;
-	const char *p = s, *q;
-
-	occo_buf_init(&b, 1u << 20);
-	while ((q = strstr(p, from))) {
-		occo_buf_append(&b, p, (size_t)(q - p), NULL);
-		occo_buf_appends(&b, to, NULL);
-		p = q + strlen(from);
-	}
-	occo_buf_appends(&b, p, NULL);
-	free(s);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Fill in a tutorial's node definitions as its README tells the user to. */
-static void edit_nodes(struct fx *f, const char *tutorial, const char *const (*subst)[2], size_t n)
-{
-	char *path = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, tutorial);
-	char *text = slurp(path), *rel;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		text = replace(text, subst[i][0], subst[i][1]);
-	assert_null(strstr(text, "replace_with"));
-	rel = occo_asprintf("%s/nodes/node_definitions.yaml", tutorial);
-	occo_test_write_file(f->dir, rel, text);
-	free(rel);
-	free(text);
-	free(path);
-}
-
-/* Run occopus-<prog> in dir/<sub> with up to 4 arguments; returns the exit code. */
-static int run(struct fx *f, const char *sub, const char *prog, char **out, char **err,
-	       const char *a1, const char *a2, const char *a3, const char *a4)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *cwd = occo_asprintf("%s/%s", f->dir, sub);
-	char *argv[] = { path, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			NULL };
-	char *o = NULL, *e = NULL;
-	int rc = occo_test_run(cwd, argv, env, &o, &e);
-
-	occo_buf_appendf(&f->said, NULL, "%s\n%s\n", o, e);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
-	free(cwd);
-	free(path);
-	return rc;
 }
 
 static int group_setup(void **state)
@@ -164,24 +70,15 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-	struct fx *f;
-	char *vpc, *subnet, *sg1, *sg2, *ami, *form, *cmd, *auth;
+	static char *const env[] = { "OCCOPUS_LOG_LEVEL=debug", NULL };
+	struct occo_test_progs *f;
+	char *vpc, *subnet, *sg1, *sg2, *ami, *form, *auth;
 
 	if (occo_test_moto_reset(&moto) < 0)
 		return -1;
 	f = occo_calloc(1, sizeof(*f));
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "ec2-tutorials", env) < 0)
 		return -1;
-	f->rc = redisConnectUnix(f->redis.sock);
-	f->dir = occo_test_tmpdir("ec2-tutorials");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	occo_buf_init(&f->said, 64u << 20);
-	cmd = occo_asprintf("cp -r '%s/occopus-tutorials/ec2-helloworld' "
-			    "'%s/occopus-tutorials/ec2-ping' . && chmod -R u+w .",
-			    OCCO_SHARED_DIR, OCCO_SHARED_DIR);
-	sh(f->dir, cmd);
-	free(cmd);
 
 	/* what the README asks the user to look up or make on the cloud */
 	vpc = ec2_text("Action=DescribeVpcs&Filter.1.Name=isDefault&Filter.1.Value.1=true",
@@ -219,8 +116,9 @@ static int setup(void **state)
 			  "\n    health_check:\n      ping: false\n    contextualisation:\n" },
 		};
 
-		edit_nodes(f, "ec2-helloworld", subst, sizeof(subst) / sizeof(subst[0]));
-		edit_nodes(f, "ec2-ping", subst, sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "ec2-helloworld", subst,
+					 sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "ec2-ping", subst, sizeof(subst) / sizeof(subst[0]));
 	}
 	auth = occo_asprintf("resource:\n"
 			     "    -\n"
@@ -229,27 +127,27 @@ static int setup(void **state)
 			     "            accesskey: %s\n"
 			     "            secretkey: %s\n",
 			     moto.access, moto.secret);
-	sh(f->dir, "mkdir -p .occopus && touch .occopus/auth_data.yaml && chmod 600 "
-		   ".occopus/auth_data.yaml");
-	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	occo_test_progs_auth(f, auth);
 	free(auth);
 	free(vpc);
 	free(ami);
 	free(sg1);
 	free(sg2);
 	*state = f;
-	assert_int_equal(run(f, "ec2-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
-	assert_int_equal(run(f, "ec2-ping", "import", NULL, NULL, "nodes/node_definitions.yaml",
-			     NULL, NULL, NULL),
-			 0);
+	occo_test_progs_cd(f, "ec2-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
+	occo_test_progs_cd(f, "ec2-ping");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
 	free(subnet);
 	return 0;
 }
 
 /* The credentials are in no output of the programs and nowhere in Redis. */
-static void assert_no_secret(struct fx *f)
+static void assert_no_secret(struct occo_test_progs *f)
 {
 	char *dump = occo_test_redis_dump(f->rc);
 
@@ -263,33 +161,15 @@ static void assert_no_secret(struct fx *f)
 	free(dump);
 }
 
-static int teardown(void **state)
+/* Build a tutorial (the programs run in its directory from now on); returns the id. */
+static char *build(struct occo_test_progs *f, const char *tutorial, const char *infra_file)
 {
-	struct fx *f = *state;
+	char *out, *id;
 
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	occo_buf_release(&f->said);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f);
-	return 0;
-}
-
-/* Build a tutorial; returns the infrastructure id. */
-static char *build(struct fx *f, const char *tutorial, const char *infra_file)
-{
-	char *out = NULL, *err = NULL, *id;
-
-	if (run(f, tutorial, "build", &out, &err, infra_file, NULL, NULL, NULL) != 0)
-		fail_msg("build failed:\n%s%s", out, err);
+	occo_test_progs_cd(f, tutorial);
+	id = occo_test_progs_build(f, infra_file, &out);
 	assert_non_null(strstr(out, "List of nodes/instances/addresses:\n"));
-	id = occo_test_last_line(out);
-	assert_true(occo_uuid_valid(id));
 	free(out);
-	free(err);
 	return id;
 }
 
@@ -324,12 +204,13 @@ static char *live_id(const json_t *insts, const char *node)
 	return NULL;
 }
 
-static void destroy(struct fx *f, const char *tutorial, const char *id)
+static void destroy(struct occo_test_progs *f, const char *tutorial, const char *id)
 {
 	char *err = NULL;
 	json_t *insts;
 
-	assert_int_equal(run(f, tutorial, "destroy", NULL, &err, "-i", id, NULL, NULL), 0);
+	occo_test_progs_cd(f, tutorial);
+	assert_int_equal(occo_test_progs_run(f, NULL, &err, "destroy", "-i", id, NULL), 0);
 	assert_non_null(strstr(err, "Finished dropping infrastructure"));
 	free(err);
 	insts = occo_test_moto_instances(&moto, id);
@@ -346,7 +227,7 @@ static void destroy(struct fx *f, const char *tutorial, const char *id)
 
 static void test_ec2_tutorials__helloworld(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f, "ec2-helloworld", "infra-ec2-helloworld.yaml");
 	char *iid, *ud, *out = NULL;
 	json_t *insts = occo_test_moto_instances(&moto, id), *v;
@@ -368,11 +249,11 @@ static void test_ec2_tutorials__helloworld(void **state)
 	json_decref(insts);
 
 	/* the report; a pass with nothing to do changes nothing */
-	assert_int_equal(run(f, "ec2-helloworld", "maintain", &out, NULL, "-i", id, "-r", NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, NULL, "maintain", "-i", id, "-r", NULL), 0);
 	assert_non_null(strstr(out, "helloworld:"));
 	assert_non_null(strstr(out, ".compute-1.amazonaws.com"));
 	free(out);
-	assert_int_equal(run(f, "ec2-helloworld", "maintain", NULL, NULL, "-i", id, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL), 0);
 	insts = occo_test_moto_instances(&moto, id);
 	assert_int_equal(json_array_size(insts), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(insts, 0), "id")),
@@ -388,7 +269,7 @@ static void test_ec2_tutorials__helloworld(void **state)
 
 static void test_ec2_tutorials__ping_replaced_by_maintain(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f, "ec2-ping", "infra-ec2-ping.yaml");
 	json_t *insts = occo_test_moto_instances(&moto, id), *recs;
 	char *recv = live_id(insts, "ping-receiver"), *send = live_id(insts, "ping-sender");
@@ -413,7 +294,7 @@ static void test_ec2_tutorials__ping_replaced_by_maintain(void **state)
 
 	/* terminated behind the orchestrator's back: a maintenance pass replaces it */
 	assert_int_equal(occo_test_moto_terminate(&moto, recv), 0);
-	assert_int_equal(run(f, "ec2-ping", "maintain", NULL, NULL, "-i", id, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL), 0);
 	insts = occo_test_moto_instances(&moto, id);
 	assert_int_equal(count(insts, "ping-receiver", "running"), 1);
 	assert_int_equal(count(insts, "ping-receiver", "terminated"), 1);
@@ -453,26 +334,11 @@ static void test_ec2_tutorials__ping_replaced_by_maintain(void **state)
 	free(id);
 }
 
-/* Start occopus-build -i id in the tutorial's directory, output to a file; returns its pid. */
-static pid_t start_build(struct fx *f, const char *id, const char *log)
-{
-	char *prog = occo_test_program("api/occopus-build");
-	char *cwd = occo_asprintf("%s/ec2-ping", f->dir);
-	char *argv[] = { prog, "-i", (char *)id, "infra-ec2-ping.yaml", NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			NULL };
-	pid_t pid = occo_test_start(cwd, argv, env, log);
-
-	free(cwd);
-	free(prog);
-	return pid;
-}
-
 /*
  * The store and the cloud agree: the live instances of the infrastructure are exactly those of
  * the records (by token), two of them, every record ready.
  */
-static int converged(struct fx *f, const char *id, char *why, size_t n)
+static int converged(struct occo_test_progs *f, const char *id, char *why, size_t n)
 {
 	redisReply *r = redisCommand(f->rc, "HVALS occo:{%s}:nodes", id);
 	json_t *insts = occo_test_moto_instances(&moto, id), *tokens = json_object(), *v;
@@ -512,11 +378,12 @@ out:
 
 static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	unsigned seed = (unsigned)time(NULL);
 	char *log = occo_asprintf("%s/build.log", f->dir);
 	int round;
 
+	occo_test_progs_cd(f, "ec2-ping");
 	srand(seed);
 	for (round = 0; round < KILL_ROUNDS; round++) {
 		/*
@@ -531,7 +398,7 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 		pid_t pid;
 
 		occo_uuid4(id, NULL);
-		pid = start_build(f, id, log);
+		pid = occo_test_progs_start(f, log, "build", "-i", id, "infra-ec2-ping.yaml", NULL);
 		if (round % 2) {
 			at = 0;
 			while (at < 5000000 &&
@@ -545,7 +412,7 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		{
-			char *said = slurp(log);
+			char *said = occo_test_slurp(log);
 
 			occo_buf_appendf(&f->said, NULL, "%s\n", said);
 			free(said);
@@ -564,7 +431,7 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 			continue;
 		}
 		for (pass = 0; pass < 3 && !converged(f, id, why, sizeof(why)); pass++)
-			run(f, "ec2-ping", "maintain", NULL, NULL, "-i", id, NULL, NULL);
+			occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL);
 		if (!converged(f, id, why, sizeof(why)))
 			fail_msg("seed %u round %d (killed at %u ms%s): %s", seed, round,
 				 (unsigned)(at / 1000), round % 2 ? " after a record" : "", why);
@@ -577,11 +444,13 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ec2_tutorials__helloworld, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ec2_tutorials__helloworld, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_ec2_tutorials__ping_replaced_by_maintain,
-						setup, teardown),
+						setup, occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
-			test_ec2_tutorials__killed_builds_leave_nothing_unknown, setup, teardown),
+			test_ec2_tutorials__killed_builds_leave_nothing_unknown, setup,
+			occo_test_progs_free),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

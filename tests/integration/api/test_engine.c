@@ -4,7 +4,6 @@
  * replaced by maintain, scaling, two maintainers, partial failure and --rollback, destroy
  * leaving nothing behind.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,6 @@
 #include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
-#include "occo/util/id.h"
 
 static const char nodes_yaml[] =
 	"'node_def:kv':\n"
@@ -48,74 +46,30 @@ static const char broken_yaml[] = "user_id: me\n"
 				  "  - {name: later, type: front}\n"
 				  "dependencies: [[bad, kv], [later, bad]]\n";
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir;
-	char *env_home, *env_url;
-	redisContext *rc;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
-	char *prog, *out, *err;
-	char *argv[3];
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "engine", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("engine");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	f->rc = redisConnectUnix(f->redis.sock);
 	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
 	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
 	occo_test_write_file(f->dir, "broken.yaml", broken_yaml);
-	prog = occo_test_program("api/occopus-import");
-	argv[0] = prog;
-	argv[1] = "nodes.yaml";
-	argv[2] = NULL;
-	{
-		char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
-
-		assert_int_equal(occo_test_run(f->dir, argv, env, &out, &err), 0);
-	}
-	free(out);
-	free(err);
-	free(prog);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "import", "nodes.yaml", NULL), 0);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
+	occo_test_progs_teardown(f);
 	free(f);
 	return 0;
 }
 
-/* Run occopus-<prog> with up to 6 arguments; returns the exit code. */
-static int run(struct fx *f, const char *prog, char **out, char **err, const char *a1,
-	       const char *a2, const char *a3, const char *a4, const char *a5, const char *a6)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *argv[] = { path,	     (char *)a1, (char *)a2, (char *)a3,
-			 (char *)a4, (char *)a5, (char *)a6, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=warn",
-			NULL };
-	int rc = occo_test_run(f->dir, argv, env, out, err);
-
-	free(path);
-	return rc;
-}
-
-static long long hlen(struct fx *f, const char *fmt, const char *id)
+static long long hlen(struct occo_test_progs *f, const char *fmt, const char *id)
 {
 	redisReply *r = redisCommand(f->rc, fmt, id);
 	long long n = r ? r->integer : -1;
@@ -124,33 +78,28 @@ static long long hlen(struct fx *f, const char *fmt, const char *id)
 	return n;
 }
 
-static long long cloud_count(struct fx *f, const char *id)
+static long long cloud_count(struct occo_test_progs *f, const char *id)
 {
 	return hlen(f, "HLEN occo:dummycloud:{%s}:nodes", id);
 }
 
-static long long record_count(struct fx *f, const char *id)
+static long long record_count(struct occo_test_progs *f, const char *id)
 {
 	return hlen(f, "HLEN occo:{%s}:nodes", id);
 }
 
-/* The last line of the output: the infrastructure id. */
-static char *build(struct fx *f)
+/* The infrastructure id of a build of infra.yaml, whose report lists the nodes. */
+static char *build(struct occo_test_progs *f)
 {
-	char *out, *err, *id;
+	char *out, *id = occo_test_progs_build(f, "infra.yaml", &out);
 
-	if (run(f, "build", &out, &err, "infra.yaml", NULL, NULL, NULL, NULL, NULL) != 0)
-		fail_msg("build failed:\n%s%s", out, err);
 	assert_non_null(strstr(out, "List of nodes/instances/addresses:\nkv:\n"));
-	id = occo_test_last_line(out);
-	assert_true(occo_uuid_valid(id));
 	free(out);
-	free(err);
 	return id;
 }
 
 /* Make an instance of the dummy cloud fail, as a VM dying behind the orchestrator's back. */
-static void break_one(struct fx *f, const char *id)
+static void break_one(struct occo_test_progs *f, const char *id)
 {
 	redisReply *keys = redisCommand(f->rc, "HKEYS occo:dummycloud:{%s}:nodes", id);
 	redisReply *v = redisCommand(f->rc, "HGET occo:dummycloud:{%s}:nodes %s", id,
@@ -170,7 +119,7 @@ static void break_one(struct fx *f, const char *id)
 
 static void test_engine__build_report_destroy(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f), *out, *err;
 	json_t *rep;
 
@@ -190,7 +139,8 @@ static void test_engine__build_report_destroy(void **state)
 		freeReplyObject(r);
 	}
 	/* the report, as JSON, with every instance ready and addressed */
-	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, "-r", "--json", NULL, NULL), 0);
+	assert_int_equal(
+		occo_test_progs_run(f, &out, &err, "maintain", "-i", id, "-r", "--json", NULL), 0);
 	rep = json_loads(out, 0, NULL);
 	assert_non_null(rep);
 	assert_int_equal(
@@ -199,12 +149,13 @@ static void test_engine__build_report_destroy(void **state)
 	free(out);
 	free(err);
 	/* -o writes one line per instance */
-	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, "-r", "-o", "addrs.txt", NULL),
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, "-r", "-o",
+					     "addrs.txt", NULL),
 			 0);
 	free(out);
 	free(err);
 	/* destroy: nothing of it is left, in the cloud or in Redis */
-	assert_int_equal(run(f, "destroy", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "destroy", "-i", id, NULL), 0);
 	assert_non_null(strstr(err, "Finished dropping infrastructure"));
 	free(out);
 	free(err);
@@ -216,7 +167,7 @@ static void test_engine__build_report_destroy(void **state)
 		freeReplyObject(r);
 	}
 	/* again: idempotent */
-	assert_int_equal(run(f, "destroy", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "destroy", "-i", id, NULL), 0);
 	free(out);
 	free(err);
 	free(id);
@@ -224,66 +175,54 @@ static void test_engine__build_report_destroy(void **state)
 
 static void test_engine__maintain_replaces_and_scales(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f), *out, *err;
 
 	break_one(f, id);
-	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, NULL), 0);
 	free(out);
 	free(err);
 	assert_int_equal(cloud_count(f, id), 4);
 	assert_int_equal(record_count(f, id), 4);
 	/* scale up past max: capped at 4 workers */
-	assert_int_equal(run(f, "scale", &out, &err, "-i", id, "-n", "workers", "-c", "5"), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "scale", "-i", id, "-n", "workers",
+					     "-c", "5", NULL),
+			 0);
 	assert_non_null(strstr(out, "Scaling up node 'workers' with 5 instances..."));
 	free(out);
 	free(err);
-	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, NULL), 0);
 	free(out);
 	free(err);
 	assert_int_equal(record_count(f, id), 6);
 	/* set to 3: one goes */
-	assert_int_equal(run(f, "scale", &out, &err, "-i", id, "-n", "workers", "-s", "3"), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "scale", "-i", id, "-n", "workers",
+					     "-s", "3", NULL),
+			 0);
 	free(out);
 	free(err);
-	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, NULL), 0);
 	free(out);
 	free(err);
 	assert_int_equal(record_count(f, id), 5);
 	assert_int_equal(cloud_count(f, id), 5);
 	/* a usage error is exit 2 */
-	assert_int_equal(run(f, "scale", &out, &err, "-i", id, "-n", "workers", "-c", "0"), 2);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "scale", "-i", id, "-n", "workers",
+					     "-c", "0", NULL),
+			 2);
 	free(out);
 	free(err);
 	free(id);
 }
 
 /* Start `occopus-maintain -i id -c -t 0.05` in the background; returns its pid. */
-static pid_t start_cyclic(struct fx *f, const char *id)
+static pid_t start_cyclic(struct occo_test_progs *f, const char *id)
 {
-	char *path = occo_test_program("api/occopus-maintain");
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		char *argv[] = { path, "-i", (char *)id, "-c", "-t", "0.05", NULL };
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(f->dir) < 0)
-			_exit(126);
-		putenv(f->env_home);
-		putenv(f->env_url);
-		putenv("OCCOPUS_CONFIG_PATH=");
-		execv(path, argv);
-		_exit(127);
-	}
-	free(path);
-	return pid;
+	return occo_test_progs_start(f, NULL, "maintain", "-i", id, "-c", "-t", "0.05", NULL);
 }
 
 /* Wait until the dummy cloud holds `want` instances, none of them failed. */
-static int wait_healthy(struct fx *f, const char *id, long long want)
+static int wait_healthy(struct occo_test_progs *f, const char *id, long long want)
 {
 	int i;
 
@@ -304,7 +243,7 @@ static int wait_healthy(struct fx *f, const char *id, long long want)
 
 static void test_engine__two_maintainers(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f), *out, *err;
 	pid_t pid = start_cyclic(f, id);
 	int status, i;
@@ -319,7 +258,7 @@ static void test_engine__two_maintainers(void **state)
 			break;
 		usleep(20000);
 	}
-	assert_int_equal(run(f, "maintain", &out, &err, "-i", id, NULL, NULL, NULL, NULL), 1);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, NULL), 1);
 	assert_non_null(strstr(err, "is maintained by"));
 	free(out);
 	free(err);
@@ -341,7 +280,7 @@ static void test_engine__two_maintainers(void **state)
 
 static void test_engine__maintain_rides_out_a_redis_restart(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f);
 	pid_t pid = start_cyclic(f, id);
 	int status;
@@ -367,11 +306,10 @@ static void test_engine__maintain_rides_out_a_redis_restart(void **state)
 
 static void test_engine__partial_failure_and_rollback(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out, *err, *id;
 
-	assert_int_equal(run(f, "build", &out, &err, "broken.yaml", NULL, NULL, NULL, NULL, NULL),
-			 1);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "build", "broken.yaml", NULL), 1);
 	assert_non_null(strstr(err, "2 instances failed; the first: node 'bad': instance"));
 	assert_non_null(strstr(err, "simulated failure"));
 	id = occo_test_last_line(out);
@@ -383,8 +321,7 @@ static void test_engine__partial_failure_and_rollback(void **state)
 	free(id);
 
 	assert_int_equal(
-		run(f, "build", &out, &err, "--rollback", "broken.yaml", NULL, NULL, NULL, NULL),
-		1);
+		occo_test_progs_run(f, &out, &err, "build", "--rollback", "broken.yaml", NULL), 1);
 	assert_non_null(strstr(err, "torn down"));
 	{
 		redisReply *r = redisCommand(f->rc, "SCARD occo:infras");

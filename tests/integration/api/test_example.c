@@ -5,9 +5,7 @@
  * occopus-maintain, scaling adds workers that start working, and destroy leaves no process,
  * runtime directory or record behind.
  */
-#include <dirent.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,45 +13,21 @@
 
 #include <jansson.h>
 
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 
 struct fx {
-	char *dir; /* the state directory (embedded Redis, runtime directories) */
-	char *example; /* examples/local-demo */
-	char *env_state, *env_home;
+	struct occo_test_progs p; /* p.dir: the state directory (embedded Redis, runtime dirs) */
 	char *id;
 };
-
-static int run(struct fx *f, char **out, char **err, const char *prog, ...)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *argv[12] = { path };
-	char *env[] = { f->env_state,
-			f->env_home,
-			"OCCOPUS_CONFIG_PATH=",
-			"OCCOPUS_REDIS_URL=",
-			"OCCOPUS_LOG_LEVEL=warn",
-			NULL };
-	va_list ap;
-	size_t n = 1;
-	int rc;
-
-	va_start(ap, prog);
-	while (n < 11 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	rc = occo_test_run(f->example, argv, env, out, err);
-	free(path);
-	return rc;
-}
 
 static void run_ok(struct fx *f, const char *prog, const char *a1, const char *a2, const char *a3,
 		   const char *a4)
 {
 	char *out, *err;
 
-	if (run(f, &out, &err, prog, a1, a2, a3, a4, NULL) != 0)
+	if (occo_test_progs_run(&f->p, &out, &err, prog, a1, a2, a3, a4, NULL) != 0)
 		fail_msg("occopus-%s failed:\n%s%s", prog, out, err);
 	free(out);
 	free(err);
@@ -65,7 +39,8 @@ static json_t *userinfo(struct fx *f)
 	char *arg = occo_asprintf("infra_id=%s", f->id), *out, *err;
 	json_t *v;
 
-	if (run(f, &out, &err, "info", "infrastructure.userinfo", arg, NULL) != 0)
+	if (occo_test_progs_run(&f->p, &out, &err, "info", "infrastructure.userinfo", arg, NULL) !=
+	    0)
 		fail_msg("occopus-info failed:\n%s%s", out, err);
 	v = json_loads(out, 0, NULL);
 	assert_non_null(v);
@@ -128,28 +103,27 @@ static void wait_all_workers_seen(struct fx *f)
 
 static int setup(void **state)
 {
+	static char *const env[] = { "OCCOPUS_REDIS_URL=", NULL };
 	struct fx *f = occo_calloc(1, sizeof(*f));
-	char *out, *err, *end;
+	char *out, *e;
 
 	if (!occo_test_have_program("redis-server") || !occo_test_have_program("busybox") ||
 	    !occo_test_have_program("curl")) {
 		fprintf(stderr, "skipped: needs redis-server, busybox and curl\n");
 		exit(OCCO_TEST_SKIP);
 	}
-	f->dir = occo_test_tmpdir("example");
-	f->example = occo_asprintf("%s/examples/local-demo", OCCO_SOURCE_DIR);
-	f->env_state = occo_asprintf("OCCOPUS_STATE_DIR=%s", f->dir);
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
+	if (occo_test_progs_setup(&f->p, "example", env) < 0)
+		return -1;
+	e = occo_asprintf("OCCOPUS_STATE_DIR=%s", f->p.dir);
+	occo_test_progs_setenv(&f->p, e);
+	free(e);
+	e = occo_asprintf("%s/examples/local-demo", OCCO_SOURCE_DIR);
+	occo_test_progs_cd(&f->p, e);
+	free(e);
 	run_ok(f, "import", "nodes.yaml", NULL, NULL, NULL);
-	if (run(f, &out, &err, "build", "infra.yaml", NULL) != 0)
-		fail_msg("occopus-build failed:\n%s%s", out, err);
-	end = out + strlen(out);
-	while (end > out && end[-1] == '\n')
-		*--end = 0;
-	f->id = occo_strdup(strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
+	f->id = occo_test_progs_build(&f->p, "infra.yaml", &out);
 	assert_non_null(strstr(out, "workers:\n"));
 	free(out);
-	free(err);
 	*state = f;
 	return 0;
 }
@@ -158,11 +132,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char *pidfile = occo_asprintf("%s/redis.pid", f->dir), *out, *err;
+	char *pidfile = occo_asprintf("%s/redis.pid", f->p.dir), *out, *err;
 	FILE *p;
 	int pid = 0;
 
-	if (f->id && run(f, &out, &err, "destroy", "-i", f->id, NULL) == 0) {
+	if (f->id && occo_test_progs_run(&f->p, &out, &err, "destroy", "-i", f->id, NULL) == 0) {
 		free(out);
 		free(err);
 	}
@@ -173,12 +147,8 @@ static int teardown(void **state)
 	}
 	for (int i = 0; pid > 0 && i < 100 && kill(pid, 0) == 0; i++)
 		usleep(50 * 1000);
-	occo_test_rmtree(f->dir);
+	occo_test_progs_teardown(&f->p);
 	free(pidfile);
-	free(f->dir);
-	free(f->example);
-	free(f->env_state);
-	free(f->env_home);
 	free(f->id);
 	free(f);
 	return 0;
@@ -187,7 +157,7 @@ static int teardown(void **state)
 /* The pid of a node's process group, from its runtime directory. */
 static int node_pgid(struct fx *f, const char *node_id)
 {
-	char *path = occo_asprintf("%s/local/%s/occo-%s/pid", f->dir, f->id, node_id);
+	char *path = occo_asprintf("%s/local/%s/occo-%s/pid", f->p.dir, f->id, node_id);
 	FILE *p = fopen(path, "r");
 	int pid = 0;
 
@@ -196,33 +166,6 @@ static int node_pgid(struct fx *f, const char *node_id)
 	fclose(p);
 	free(path);
 	return pid;
-}
-
-/* Whether a process of group `pgid` runs (zombies, left where PID 1 does not reap, do not). */
-static int group_alive(int pgid)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int alive = 0;
-
-	assert_non_null(d);
-	while (!alive && (e = readdir(d))) {
-		char path[64], buf[512], *p, st;
-		int pgrp = 0;
-		FILE *fp;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(fp = fopen(path, "r")))
-			continue;
-		if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 1, " %c %*d %d", &st, &pgrp) == 2 && pgrp == pgid && st != 'Z')
-			alive = 1;
-		fclose(fp);
-	}
-	closedir(d);
-	return alive;
 }
 
 static void test_example__builds_heals_scales_and_goes(void **state)
@@ -255,9 +198,9 @@ static void test_example__builds_heals_scales_and_goes(void **state)
 	{
 		char *out, *err;
 
-		assert_int_equal(
-			run(f, &out, &err, "scale", "-i", f->id, "-n", "workers", "-c", "2", NULL),
-			0);
+		assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "scale", "-i", f->id, "-n",
+						     "workers", "-c", "2", NULL),
+				 0);
 		free(out);
 		free(err);
 	}
@@ -278,13 +221,13 @@ static void test_example__builds_heals_scales_and_goes(void **state)
 					groups[n++] = node_pgid(f, id);
 		assert_int_equal(n, 6);
 		for (i = 0; i < n; i++)
-			assert_true(group_alive(groups[i]));
+			assert_true(occo_test_group_alive(groups[i]));
 		run_ok(f, "destroy", "-i", f->id, NULL, NULL);
 		for (i = 0; i < n; i++)
-			assert_false(group_alive(groups[i]));
+			assert_false(occo_test_group_alive(groups[i]));
 	}
 	json_decref(ui);
-	local = occo_asprintf("%s/local/%s", f->dir, f->id);
+	local = occo_asprintf("%s/local/%s", f->p.dir, f->id);
 	assert_int_equal(access(local, F_OK), -1);
 	free(local);
 	free(victim);

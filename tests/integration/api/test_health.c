@@ -24,10 +24,10 @@
 #include <jansson.h>
 
 #include "netns.h"
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 #include "occo/util/clock.h"
-#include "occo/util/id.h"
 
 static const char infra_yaml[] = "user_id: me\n"
 				 "infra_name: checked\n"
@@ -35,24 +35,10 @@ static const char infra_yaml[] = "user_id: me\n"
 				 "  - {name: w, type: w, scaling: {min: 4, max: 4}}\n";
 
 struct fx {
-	struct occo_test_redis redis;
+	struct occo_test_progs p;
 	struct occo_test_httpd httpd;
-	char *dir, *www;
-	char *env_home, *env_url, *env_cfg;
-	redisContext *rc;
+	char *www;
 };
-
-static int run(struct fx *f, char **out, char **err, const char *prog, const char *a1,
-	       const char *a2)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *argv[] = { path, (char *)a1, (char *)a2, NULL };
-	char *env[] = { f->env_home, f->env_url, f->env_cfg, "OCCOPUS_LOG_LEVEL=warn", NULL };
-	int rc = occo_test_run(f->dir, argv, env, out, err);
-
-	free(path);
-	return rc;
-}
 
 static int setup(void **state)
 {
@@ -63,15 +49,14 @@ static int setup(void **state)
 		fprintf(stderr, "skipped: busybox is not installed\n");
 		exit(OCCO_TEST_SKIP);
 	}
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(&f->p, "health", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("health");
-	f->www = occo_asprintf("%s/www", f->dir);
+	f->www = occo_asprintf("%s/www", f->p.dir);
 	path = occo_asprintf("%s/cgi-bin", f->www);
 	mkdir(f->www, 0755);
 	mkdir(path, 0755);
 	free(path);
-	path = occo_asprintf("%s/down", f->dir);
+	path = occo_asprintf("%s/down", f->p.dir);
 	mkdir(path, 0755);
 	free(path);
 	script = occo_asprintf("#!/bin/sh\n"
@@ -80,7 +65,7 @@ static int setup(void **state)
 			       "else\n"
 			       "  printf 'HTTP/1.1 200 OK\\r\\n\\r\\n'\n"
 			       "fi\n",
-			       f->dir);
+			       f->p.dir);
 	occo_test_write_file(f->www, "cgi-bin/h", script);
 	free(script);
 	path = occo_asprintf("%s/cgi-bin/h", f->www);
@@ -94,14 +79,10 @@ static int setup(void **state)
 			      "      urls: ['http://127.0.0.1:%d/cgi-bin/h?{{ node_id }}']\n"
 			      "      timeout: 1\n",
 			      f->httpd.port);
-	occo_test_write_file(f->dir, "nodes.yaml", nodes);
+	occo_test_write_file(f->p.dir, "nodes.yaml", nodes);
 	free(nodes);
-	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	f->env_cfg = occo_strdup("OCCOPUS_CONFIG_PATH=");
-	f->rc = redisConnectUnix(f->redis.sock);
-	if (run(f, &out, &err, "import", "nodes.yaml", NULL) != 0) {
+	occo_test_write_file(f->p.dir, "infra.yaml", infra_yaml);
+	if (occo_test_progs_run(&f->p, &out, &err, "import", "nodes.yaml", NULL) != 0) {
 		fprintf(stderr, "import failed: %s%s", out, err);
 		return -1;
 	}
@@ -115,52 +96,16 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	redisFree(f->rc);
 	occo_test_httpd_stop(&f->httpd);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
+	occo_test_progs_teardown(&f->p);
 	free(f->www);
-	free(f->env_home);
-	free(f->env_url);
-	free(f->env_cfg);
 	free(f);
 	return 0;
 }
 
-static char *build(struct fx *f)
-{
-	char *out, *err, *id, *end;
-
-	if (run(f, &out, &err, "build", "infra.yaml", NULL) != 0)
-		fail_msg("build failed:\n%s%s", out, err);
-	for (end = out + strlen(out); end > out && end[-1] == '\n'; end--)
-		;
-	*end = '\0';
-	id = occo_strdup(strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
-	assert_true(occo_uuid_valid(id));
-	free(out);
-	free(err);
-	return id;
-}
-
-/* The records: {node_id: record}. */
-static json_t *records(struct fx *f, const char *id)
-{
-	redisReply *r = redisCommand(f->rc, "HGETALL occo:{%s}:nodes", id);
-	json_t *o = json_object();
-	size_t i;
-
-	for (i = 0; r && i + 1 < r->elements; i += 2)
-		json_object_set_new(o, r->element[i]->str,
-				    json_loads(r->element[i + 1]->str, 0, NULL));
-	freeReplyObject(r);
-	return o;
-}
-
 static long long hlen(struct fx *f, const char *key_fmt, const char *id)
 {
-	redisReply *r = redisCommand(f->rc, key_fmt, id);
+	redisReply *r = redisCommand(f->p.rc, key_fmt, id);
 	long long n = r ? r->integer : -1;
 
 	freeReplyObject(r);
@@ -170,10 +115,11 @@ static long long hlen(struct fx *f, const char *key_fmt, const char *id)
 /* Mark an instance's service down (1) or up (0). */
 static void mark(struct fx *f, const char *node_id, int down)
 {
-	char *rel = occo_asprintf("down/%s", node_id), *path = occo_asprintf("%s/%s", f->dir, rel);
+	char *rel = occo_asprintf("down/%s", node_id),
+	     *path = occo_asprintf("%s/%s", f->p.dir, rel);
 
 	if (down)
-		occo_test_write_file(f->dir, rel, "");
+		occo_test_write_file(f->p.dir, rel, "");
 	else
 		unlink(path);
 	free(rel);
@@ -183,7 +129,7 @@ static void mark(struct fx *f, const char *node_id, int down)
 /* The names of the events, in order, as one string "a b c". */
 static char *events(struct fx *f, const char *id)
 {
-	redisReply *r = redisCommand(f->rc, "XRANGE occo:{%s}:events - +", id);
+	redisReply *r = redisCommand(f->p.rc, "XRANGE occo:{%s}:events - +", id);
 	size_t i, n = 0;
 	char *s = occo_calloc(1, 65536);
 
@@ -208,7 +154,7 @@ static int maintain_until(struct fx *f, const char *id, int (*cond)(struct fx *,
 	while (occo_clock_now_ms() < end) {
 		char *out, *err;
 
-		run(f, &out, &err, "maintain", "-i", id);
+		occo_test_progs_run(&f->p, &out, &err, "maintain", "-i", id, NULL);
 		*log = occo_realloc(*log, n + strlen(err) + 1);
 		memcpy(*log + n, err, strlen(err) + 1);
 		n += strlen(err);
@@ -226,7 +172,7 @@ static char victim[64];
 /* The marked instance is gone, and four instances are ready again. */
 static int replaced(struct fx *f, const char *id)
 {
-	json_t *recs = records(f, id), *rec;
+	json_t *recs = occo_test_progs_records(&f->p, id), *rec;
 	const char *k;
 	int ready = 0;
 
@@ -240,8 +186,8 @@ static int replaced(struct fx *f, const char *id)
 static void test_health__failing_instance_is_replaced(void **state)
 {
 	struct fx *f = *state;
-	char *id = build(f), *log, *ev, want[256];
-	json_t *recs = records(f, id);
+	char *id = occo_test_progs_build(&f->p, "infra.yaml", NULL), *log, *ev, want[256];
+	json_t *recs = occo_test_progs_records(&f->p, id);
 	void *it = json_object_iter(recs);
 
 	assert_int_equal(json_object_size(recs), 4);
@@ -271,7 +217,7 @@ static void test_health__failing_instance_is_replaced(void **state)
 /* Three of four are failed (health), none was replaced. */
 static int kept_failed(struct fx *f, const char *id)
 {
-	json_t *recs = records(f, id), *rec;
+	json_t *recs = occo_test_progs_records(&f->p, id), *rec;
 	const char *k;
 	int failed = 0;
 
@@ -283,7 +229,7 @@ static int kept_failed(struct fx *f, const char *id)
 
 static int all_ready(struct fx *f, const char *id)
 {
-	json_t *recs = records(f, id), *rec;
+	json_t *recs = occo_test_progs_records(&f->p, id), *rec;
 	const char *k;
 	int ready = 0;
 
@@ -296,8 +242,8 @@ static int all_ready(struct fx *f, const char *id)
 static void test_health__guard_keeps_most_failing_at_once(void **state)
 {
 	struct fx *f = *state;
-	char *id = build(f), *log, *ev, *out, *err;
-	json_t *recs = records(f, id), *before = json_object(), *rec;
+	char *id = occo_test_progs_build(&f->p, "infra.yaml", NULL), *log, *ev, *out, *err;
+	json_t *recs = occo_test_progs_records(&f->p, id), *before = json_object(), *rec;
 	const char *k;
 	int n = 0;
 
@@ -309,12 +255,12 @@ static void test_health__guard_keeps_most_failing_at_once(void **state)
 	json_decref(recs);
 	assert_true(maintain_until(f, id, kept_failed, &log));
 	/* one more pass: still nothing replaced */
-	assert_int_equal(run(f, &out, &err, "maintain", "-i", id), 0);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "maintain", "-i", id, NULL), 0);
 	assert_non_null(strstr(err, "replacement of failed instances suppressed"));
 	assert_non_null(strstr(err, "3 of 4 instances failed their health checks at once"));
 	free(out);
 	free(err);
-	recs = records(f, id);
+	recs = occo_test_progs_records(&f->p, id);
 	assert_int_equal(json_object_size(recs), 4);
 	json_object_foreach (recs, k, rec)
 		assert_non_null(json_object_get(before, k)); /* the same instances */
@@ -330,7 +276,7 @@ static void test_health__guard_keeps_most_failing_at_once(void **state)
 	json_object_foreach (before, k, rec)
 		mark(f, k, 0);
 	assert_true(maintain_until(f, id, all_ready, &log));
-	recs = records(f, id);
+	recs = occo_test_progs_records(&f->p, id);
 	json_object_foreach (recs, k, rec)
 		assert_non_null(json_object_get(before, k));
 	json_decref(recs);
@@ -342,12 +288,12 @@ static void test_health__guard_keeps_most_failing_at_once(void **state)
 /* Four instances, none of the three marked ones left. */
 static int marked_gone(struct fx *f, const char *id)
 {
-	json_t *recs = records(f, id), *rec;
+	json_t *recs = occo_test_progs_records(&f->p, id), *rec;
 	const char *k;
 	int ok = json_object_size(recs) == 4;
 
 	json_object_foreach (recs, k, rec) {
-		char *path = occo_asprintf("%s/down/%s", f->dir, k);
+		char *path = occo_asprintf("%s/down/%s", f->p.dir, k);
 
 		ok &= access(path, F_OK) != 0 &&
 		      !strcmp(json_string_value(json_object_get(rec, "state")), "ready");
@@ -360,15 +306,16 @@ static int marked_gone(struct fx *f, const char *id)
 static void test_health__guard_share_is_a_setting(void **state)
 {
 	struct fx *f = *state;
-	char *id = build(f), *log;
-	json_t *recs = records(f, id), *rec;
+	char *id = occo_test_progs_build(&f->p, "infra.yaml", NULL), *log, *cfg;
+	json_t *recs = occo_test_progs_records(&f->p, id), *rec;
 	const char *k;
 	int n = 0;
 
-	occo_test_write_file(f->dir, "occopus_config.yaml",
+	occo_test_write_file(f->p.dir, "occopus_config.yaml",
 			     "health_checks:\n  max_failed_share: 0.9\n");
-	free(f->env_cfg);
-	f->env_cfg = occo_asprintf("OCCOPUS_CONFIG_PATH=%s/occopus_config.yaml", f->dir);
+	cfg = occo_asprintf("OCCOPUS_CONFIG_PATH=%s/occopus_config.yaml", f->p.dir);
+	occo_test_progs_setenv(&f->p, cfg);
+	free(cfg);
 	json_object_foreach (recs, k, rec)
 		if (n++ < 3)
 			mark(f, k, 1);
@@ -423,17 +370,18 @@ static void test_health__every_instance_of_many_is_checked(void **state)
 				    n, n);
 	char *out, *err, *id;
 
-	occo_test_write_file(f->dir, "many-nodes.yaml", nodes);
-	occo_test_write_file(f->dir, "infra.yaml", infra);
-	assert_int_equal(run(f, &out, &err, "import", "many-nodes.yaml", NULL), 0);
+	occo_test_write_file(f->p.dir, "many-nodes.yaml", nodes);
+	occo_test_write_file(f->p.dir, "infra.yaml", infra);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "import", "many-nodes.yaml", NULL),
+			 0);
 	free(out);
 	free(err);
-	id = build(f); /* every check passes: all ready */
+	id = occo_test_progs_build(&f->p, "infra.yaml", NULL); /* every check passes: all ready */
 	assert_int_equal(hlen(f, "HLEN occo:{%s}:nodes", id), n);
 	/* the port closes: one pass finds every instance failing (not failed yet: 600 s) */
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(run(f, &out, &err, "maintain", "-i", id), 0);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "maintain", "-i", id, NULL), 0);
 	assert_int_equal(hlen(f, "HLEN occo:{%s}:health", id), n);
 	free(out);
 	free(err);

@@ -11,57 +11,24 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 
-struct fx {
-	struct occo_test_redis redis;
-	char *home;
-	char *env_home;
-	char *env_url;
-	char *prog;
-	redisContext *rc;
-};
+/* The programs log at the default level: what the user sees. */
+static char *const env_info[] = { "OCCOPUS_LOG_LEVEL=info", NULL };
 
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "home", env_info) < 0)
 		return -1;
-	f->home = occo_test_tmpdir("home");
-	f->env_home = occo_asprintf("HOME=%s", f->home);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	f->prog = occo_test_program("api/occopus-import");
-	f->rc = redisConnectUnix(f->redis.sock);
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->home);
-	free(f->home);
-	free(f->env_home);
-	free(f->env_url);
-	free(f->prog);
-	free(f);
-	return 0;
-}
-
-static int run_import(struct fx *f, const char *arg1, const char *arg2, char **out, char **err)
-{
-	char *argv[] = { f->prog, (char *)arg1, (char *)arg2, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
-
-	return occo_test_run(f->home, argv, env, out, err);
-}
-
-static json_t *stored(struct fx *f, const char *type)
+static json_t *stored(struct occo_test_progs *f, const char *type)
 {
 	redisReply *r = redisCommand(f->rc, "GET occo:nodedef:%s", type);
 	json_t *v = NULL;
@@ -72,7 +39,7 @@ static json_t *stored(struct fx *f, const char *type)
 	return v;
 }
 
-static long long nkeys(struct fx *f)
+static long long nkeys(struct occo_test_progs *f)
 {
 	redisReply *r = redisCommand(f->rc, "DBSIZE");
 	long long n = r ? r->integer : -1;
@@ -83,14 +50,14 @@ static long long nkeys(struct fx *f)
 
 static void test_import__stores_and_prints_as_occopus(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *path, *out, *err;
 	json_t *defs;
 
 	if (!occo_test_have_shared())
 		skip();
 	path = occo_test_shared_path("occopus-tutorials/docker-ping/nodes/node_definitions.yaml");
-	assert_int_equal(run_import(f, path, NULL, &out, &err), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", path, NULL), 0);
 	assert_string_equal(out, "Successfully imported nodes: docker_ping_receiver_node, "
 				 "docker_ping_sender_node\n");
 	defs = stored(f, "docker_ping_receiver_node");
@@ -107,7 +74,7 @@ static void test_import__stores_and_prints_as_occopus(void **state)
 
 static void test_import__every_tutorial_imports(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *dir;
 	DIR *d;
 	struct dirent *e;
@@ -122,7 +89,7 @@ static void test_import__every_tutorial_imports(void **state)
 		char *out, *err;
 
 		if (e->d_name[0] != '.' && access(path, R_OK) == 0) {
-			int rc = run_import(f, path, NULL, &out, &err);
+			int rc = occo_test_progs_run(f, &out, &err, "import", path, NULL);
 
 			if (rc != 0 || !strstr(out, "Successfully imported nodes: "))
 				fail_msg("%s: rc %d\n%s%s", path, rc, out, err);
@@ -140,24 +107,24 @@ static void test_import__every_tutorial_imports(void **state)
 
 static void test_import__reimport_replaces_the_list(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	json_t *defs;
 
-	occo_test_write_file(f->home, "a.yaml",
+	occo_test_write_file(f->dir, "a.yaml",
 			     "'node_def:web':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: a, "
 			     "tag: '1'}\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: b, "
 			     "tag: '1'}\n");
-	assert_int_equal(run_import(f, "a.yaml", NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "import", "a.yaml", NULL), 0);
 	defs = stored(f, "web");
 	assert_int_equal(json_array_size(defs), 2);
 	json_decref(defs);
-	occo_test_write_file(f->home, "a.yaml",
+	occo_test_write_file(f->dir, "a.yaml",
 			     "'node_def:web':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: c, "
 			     "tag: '2'}\n");
-	assert_int_equal(run_import(f, "a.yaml", NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "import", "a.yaml", NULL), 0);
 	defs = stored(f, "web");
 	assert_int_equal(json_array_size(defs), 1);
 	assert_string_equal(json_string_value(json_object_get(
@@ -168,22 +135,22 @@ static void test_import__reimport_replaces_the_list(void **state)
 
 static void test_import__errors_exit_1_and_store_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out, *err;
 
-	occo_test_write_file(f->home, "good.yaml",
+	occo_test_write_file(f->dir, "good.yaml",
 			     "'node_def:keep':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: a, "
 			     "tag: '1'}\n");
-	assert_int_equal(run_import(f, "good.yaml", NULL, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "import", "good.yaml", NULL), 0);
 	/* one good type and one bad: all or nothing */
-	occo_test_write_file(f->home, "bad.yaml",
+	occo_test_write_file(f->dir, "bad.yaml",
 			     "'node_def:keep':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: NEW, "
 			     "tag: '1'}\n"
 			     "'node_def:broken':\n"
 			     "  - resource: {type: ec2, endpoint: e}\n");
-	assert_int_equal(run_import(f, "bad.yaml", NULL, &out, &err), 1);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "bad.yaml", NULL), 1);
 	assert_string_equal(out, "");
 	assert_non_null(strstr(err, "bad.yaml:4:15: error: missing key 'regionname'"));
 	assert_non_null(strstr(err, "occopus-import: nothing was imported"));
@@ -200,19 +167,19 @@ static void test_import__errors_exit_1_and_store_nothing(void **state)
 	free(out);
 	free(err);
 	/* a YAML error and a missing import name file:line:column */
-	occo_test_write_file(f->home, "syntax.yaml", "'node_def:x': [\n  {resource: \n");
-	assert_int_equal(run_import(f, "syntax.yaml", NULL, &out, &err), 1);
+	occo_test_write_file(f->dir, "syntax.yaml", "'node_def:x': [\n  {resource: \n");
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "syntax.yaml", NULL), 1);
 	assert_non_null(strstr(err, "syntax.yaml:"));
 	free(out);
 	free(err);
-	occo_test_write_file(f->home, "imp.yaml",
+	occo_test_write_file(f->dir, "imp.yaml",
 			     "'node_def:x':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: a, "
 			     "tag: '1'}\n"
 			     "    contextualisation:\n"
 			     "      type: cloudinit\n"
 			     "      context_template: !yaml_import {url: file://missing.yaml}\n");
-	assert_int_equal(run_import(f, "imp.yaml", NULL, &out, &err), 1);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "imp.yaml", NULL), 1);
 	assert_non_null(strstr(err, "imp.yaml:5:25:"));
 	assert_non_null(strstr(err, "missing.yaml"));
 	free(out);
@@ -221,24 +188,21 @@ static void test_import__errors_exit_1_and_store_nothing(void **state)
 
 static void test_import__check_needs_no_redis(void **state)
 {
-	struct fx *f = *state;
-	char *argv[] = { f->prog, "--check", "good.yaml", NULL };
-	char *env[] = { f->env_home, "OCCOPUS_REDIS_URL=unix:///nonexistent/redis.sock",
-			"OCCOPUS_CONFIG_PATH=", NULL };
+	struct occo_test_progs *f = *state;
 	char *out, *err;
 
-	occo_test_write_file(f->home, "good.yaml",
+	occo_test_write_file(f->dir, "good.yaml",
 			     "'node_def:checked':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: a, "
 			     "tag: '1'}\n");
-	assert_int_equal(occo_test_run(f->home, argv, env, &out, &err), 0);
+	occo_test_progs_setenv(f, "OCCOPUS_REDIS_URL=unix:///nonexistent/redis.sock");
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "--check", "good.yaml", NULL),
+			 0);
 	assert_string_equal(out, "Node definitions are valid: checked\n");
 	free(out);
 	free(err);
 	/* without --check the unreachable store is an error that says what configured it */
-	argv[1] = "good.yaml";
-	argv[2] = NULL;
-	assert_int_equal(occo_test_run(f->home, argv, env, &out, &err), 1);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "good.yaml", NULL), 1);
 	assert_non_null(strstr(err, "cannot reach the state store (configured by "
 				    "$OCCOPUS_REDIS_URL)"));
 	assert_non_null(strstr(err, "/nonexistent/redis.sock"));
@@ -249,18 +213,18 @@ static void test_import__check_needs_no_redis(void **state)
 
 static void test_import__usage_errors_exit_2(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out, *err;
 
-	assert_int_equal(run_import(f, NULL, NULL, &out, &err), 2);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", NULL), 2);
 	assert_non_null(strstr(err, "the following arguments are required: datafile"));
 	free(out);
 	free(err);
-	assert_int_equal(run_import(f, "--nope", NULL, &out, &err), 2);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "--nope", NULL), 2);
 	assert_non_null(strstr(err, "unrecognized arguments: --nope"));
 	free(out);
 	free(err);
-	assert_int_equal(run_import(f, "--version", NULL, &out, &err), 0);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "import", "--version", NULL), 0);
 	assert_non_null(strstr(out, "occopus-import (occopus-c) "));
 	free(out);
 	free(err);
@@ -268,24 +232,26 @@ static void test_import__usage_errors_exit_2(void **state)
 
 static void test_import__embedded_redis_by_default(void **state)
 {
-	struct fx *f = *state;
-	char *argv[] = { f->prog, "good.yaml", NULL };
-	char *env[] = { f->env_home, "OCCOPUS_CONFIG_PATH=", NULL };
+	struct occo_test_progs *f = *state;
+	char *prog = occo_test_program("api/occopus-import");
+	char *home = occo_asprintf("HOME=%s", f->dir);
+	char *argv[] = { prog, "good.yaml", NULL };
+	char *env[] = { home, "OCCOPUS_CONFIG_PATH=", NULL }; /* no OCCOPUS_REDIS_URL at all */
 	char *out, *err, *pidfile, *sock;
 	FILE *pf;
 	int pid = 0;
 
 	unsetenv("OCCOPUS_REDIS_URL");
-	occo_test_write_file(f->home, "good.yaml",
+	occo_test_write_file(f->dir, "good.yaml",
 			     "'node_def:emb':\n"
 			     "  - resource: {type: docker, endpoint: e, origin: local, image: a, "
 			     "tag: '1'}\n");
-	assert_int_equal(occo_test_run(f->home, argv, env, &out, &err), 0);
+	assert_int_equal(occo_test_run(f->dir, argv, env, &out, &err), 0);
 	assert_string_equal(out, "Successfully imported nodes: emb\n");
 	free(out);
 	free(err);
 	/* the private server lives in ~/.occopus/state and holds the definitions */
-	sock = occo_asprintf("%s/.occopus/state/redis.sock", f->home);
+	sock = occo_asprintf("%s/.occopus/state/redis.sock", f->dir);
 	{
 		redisContext *c = redisConnectUnix(sock);
 		redisReply *r = redisCommand(c, "EXISTS occo:nodedef:emb");
@@ -294,7 +260,7 @@ static void test_import__embedded_redis_by_default(void **state)
 		freeReplyObject(r);
 		redisFree(c);
 	}
-	pidfile = occo_asprintf("%s/.occopus/state/redis.pid", f->home);
+	pidfile = occo_asprintf("%s/.occopus/state/redis.pid", f->dir);
 	pf = fopen(pidfile, "r");
 	assert_non_null(pf);
 	assert_int_equal(fscanf(pf, "%d", &pid), 1);
@@ -311,23 +277,27 @@ static void test_import__embedded_redis_by_default(void **state)
 	}
 	free(pidfile);
 	free(sock);
+	free(home);
+	free(prog);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_import__stores_and_prints_as_occopus, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__every_tutorial_imports, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__reimport_replaces_the_list, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__errors_exit_1_and_store_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_import__check_needs_no_redis, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import__usage_errors_exit_2, setup, teardown),
+						occo_test_progs_free),
+		cmocka_unit_test_setup_teardown(test_import__check_needs_no_redis, setup,
+						occo_test_progs_free),
+		cmocka_unit_test_setup_teardown(test_import__usage_errors_exit_2, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_import__embedded_redis_by_default, setup,
-						teardown),
+						occo_test_progs_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

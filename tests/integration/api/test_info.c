@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 
@@ -29,30 +30,10 @@ static const char infra_yaml[] = "user_id: me\n"
 				 "dependencies: [[workers, kv]]\n";
 
 struct fx {
-	struct occo_test_redis redis;
-	char *dir, *env_home, *env_url;
+	struct occo_test_progs p;
 	char *id; /* the infrastructure built by setup */
 	json_t *report; /* its build report (--json) */
 };
-
-static int run(struct fx *f, char **out, char **err, const char *prog, ...)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *argv[12] = { path };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=warn",
-			NULL };
-	va_list ap;
-	size_t n = 1;
-	int rc;
-
-	va_start(ap, prog);
-	while (n < 11 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	rc = occo_test_run(f->dir, argv, env, out, err);
-	free(path);
-	return rc;
-}
 
 /* occopus-info KEY ARGS... that must succeed: its answer. */
 static json_t *info(struct fx *f, const char *key, const char *a1, const char *a2)
@@ -61,7 +42,7 @@ static json_t *info(struct fx *f, const char *key, const char *a1, const char *a
 	json_error_t je;
 	json_t *v;
 
-	if (run(f, &out, &err, "info", key, a1, a2, NULL) != 0)
+	if (occo_test_progs_run(&f->p, &out, &err, "info", key, a1, a2, NULL) != 0)
 		fail_msg("occopus-info %s failed:\n%s%s", key, out, err);
 	v = json_loads(out, JSON_DECODE_ANY, &je);
 	if (!v)
@@ -77,7 +58,7 @@ static void info_fails(struct fx *f, const char *what, const char *key, const ch
 {
 	char *out, *err;
 
-	assert_int_equal(run(f, &out, &err, "info", key, a1, a2, NULL), 1);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "info", key, a1, a2, NULL), 1);
 	if (!strstr(err, what))
 		fail_msg("expected '%s' in:\n%s", what, err);
 	free(out);
@@ -89,17 +70,15 @@ static int setup(void **state)
 	struct fx *f = occo_calloc(1, sizeof(*f));
 	char *out, *err;
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(&f->p, "info", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("info");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
-	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
-	assert_int_equal(run(f, &out, &err, "import", "nodes.yaml", NULL), 0);
+	occo_test_write_file(f->p.dir, "nodes.yaml", nodes_yaml);
+	occo_test_write_file(f->p.dir, "infra.yaml", infra_yaml);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "import", "nodes.yaml", NULL), 0);
 	free(out);
 	free(err);
-	assert_int_equal(run(f, &out, &err, "build", "--json", "infra.yaml", NULL), 0);
+	assert_int_equal(
+		occo_test_progs_run(&f->p, &out, &err, "build", "--json", "infra.yaml", NULL), 0);
 	f->report = json_loads(out, 0, NULL);
 	assert_non_null(f->report);
 	f->id = occo_strdup(json_string_value(json_object_get(f->report, "infra_id")));
@@ -115,11 +94,7 @@ static int teardown(void **state)
 
 	json_decref(f->report);
 	free(f->id);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
+	occo_test_progs_teardown(&f->p);
 	free(f);
 	return 0;
 }
@@ -189,7 +164,7 @@ static void test_info__live_keys_follow_the_cloud(void **state)
 	char *node = occo_asprintf("node_id=%s", node_id_of(f, "kv"));
 	const json_t *built = json_object_get(
 		json_object_get(json_object_get(f->report, "nodes"), "kv"), node_id_of(f, "kv"));
-	redisContext *rc = redisConnectUnix(f->redis.sock);
+	redisContext *rc = f->p.rc;
 	redisReply *keys, *r;
 	json_t *v, *inst;
 	char *s;
@@ -227,7 +202,6 @@ static void test_info__live_keys_follow_the_cloud(void **state)
 		freeReplyObject(r);
 	}
 	freeReplyObject(keys);
-	redisFree(rc);
 
 	v = info(f, "node.state", infra, node);
 	assert_string_equal(json_string_value(v), "failed");
@@ -255,10 +229,11 @@ static void test_info__errors_name_what_is_wrong(void **state)
 	info_fails(f, "'filter'", "node.definition", "node_type=kv", "filter=[1");
 	info_fails(f, "no node definition of type 'nothing'", "node.definition",
 		   "node_type=nothing", NULL);
-	assert_int_equal(run(f, &out, &err, "info", "node.state", "junk", NULL), 2);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "info", "node.state", "junk", NULL),
+			 2);
 	free(out);
 	free(err);
-	assert_int_equal(run(f, &out, &err, "info", "--keys", NULL), 0);
+	assert_int_equal(occo_test_progs_run(&f->p, &out, &err, "info", "--keys", NULL), 0);
 	assert_non_null(strstr(out, "infrastructure.state\n"));
 	free(out);
 	free(err);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "progs.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
 #include "occo/util/id.h"
@@ -37,20 +38,12 @@ static const char bad_infra_yaml[] = "user_id: me\n"
 static const char bad_nodes_yaml[] = "'node_def:kv':\n"
 				     "  - resource: {type: dummy, create_latency_ms: -5}\n";
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir, *env_home, *env_url;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "json", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("json");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
 	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
 	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
 	occo_test_write_file(f->dir, "bad-infra.yaml", bad_infra_yaml);
@@ -59,50 +52,43 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f);
-	return 0;
-}
-
 /*
  * Run occopus-<prog> with `url` as the state store (NULL: the test's) and the arguments that
  * follow (NULL-terminated, at most 8); *doc gets stdout parsed as one JSON document (the test
  * fails when it is not one). Returns the exit code.
  */
-static int run_json(struct fx *f, const char *url, json_t **doc, const char *prog, ...)
+static int run_json(struct occo_test_progs *f, const char *url, json_t **doc, const char *prog, ...)
 {
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *argv[10] = { path };
-	char *env_url = url ? occo_asprintf("OCCOPUS_REDIS_URL=%s", url) : NULL;
-	char *env[] = { f->env_home, env_url ? env_url : f->env_url,
-			"OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=warn", NULL };
-	char *out, *err;
+	char *args[9], *out, *err;
 	json_error_t je;
 	va_list ap;
-	size_t n = 1;
+	size_t n = 0;
 	int rc;
 
 	va_start(ap, prog);
-	while (n < 9 && (argv[n] = va_arg(ap, char *)))
+	while (n < 8 && (args[n] = va_arg(ap, char *)))
 		n++;
+	args[n] = NULL;
 	va_end(ap);
-	rc = occo_test_run(f->dir, argv, env, &out, &err);
+	if (url) {
+		char *e = occo_asprintf("OCCOPUS_REDIS_URL=%s", url);
+
+		occo_test_progs_setenv(f, e);
+		free(e);
+	}
+	rc = occo_test_progs_runv(f, &out, &err, prog, args);
+	if (url) {
+		char *e = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
+
+		occo_test_progs_setenv(f, e);
+		free(e);
+	}
 	*doc = json_loads(out, 0, &je);
 	if (!*doc)
 		fail_msg("occopus-%s: stdout is not one JSON document (%s):\n%s\nstderr:\n%s", prog,
 			 je.text, out, err);
 	free(out);
 	free(err);
-	free(env_url);
-	free(path);
 	return rc;
 }
 
@@ -123,7 +109,7 @@ static size_t instances(const json_t *rep, const char *node)
 
 static void test_json__the_whole_workflow(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	json_t *doc, *v;
 	char *id;
 	size_t i;
@@ -213,7 +199,7 @@ static const json_t *diag(const json_t *doc, const char *what)
 
 static void test_json__input_errors_carry_positions(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	const json_t *d;
 	json_t *doc;
 
@@ -243,7 +229,7 @@ static void test_json__input_errors_carry_positions(void **state)
 
 static void test_json__unreachable_store_is_a_failure_document(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *url = occo_asprintf("unix://%s/no-such.sock", f->dir);
 	json_t *doc;
 
@@ -270,11 +256,12 @@ static void test_json__unreachable_store_is_a_failure_document(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_json__the_whole_workflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json__the_whole_workflow, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_json__input_errors_carry_positions, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_json__unreachable_store_is_a_failure_document,
-						setup, teardown),
+						setup, occo_test_progs_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

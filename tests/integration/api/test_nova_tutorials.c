@@ -44,101 +44,6 @@
 static struct occo_test_nova cloud;
 static char *endpoint; /* Keystone without /v3: the handler adds it */
 
-struct fx {
-	struct occo_test_redis redis;
-	char *dir; /* HOME, holding .occopus/auth_data.yaml and the two tutorials */
-	char *env_home, *env_url;
-	redisContext *rc;
-	struct occo_buf said; /* everything the programs printed */
-};
-
-/* Run `cmd` with sh -c in dir; fails the test unless it exits 0. */
-static void sh(const char *dir, const char *cmd)
-{
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	char *err = NULL;
-
-	if (occo_test_run(dir, argv, NULL, NULL, &err) != 0)
-		fail_msg("'%s': %s", cmd, err);
-	free(err);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct occo_buf b;
-	char chunk[4096];
-	size_t n;
-
-	assert_non_null(f);
-	occo_buf_init(&b, 1u << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		occo_buf_append(&b, chunk, n, NULL);
-	fclose(f);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Replace every `from` in s (a malloc'd string, freed) by `to`. */
-static char *replace(char *s, const char *from, const char *to)
-{
-	struct occo_buf b;
-	const char *p = s, *q;
-
-	occo_buf_init(&b, 1u << 20);
-	while ((q = strstr(p, from))) {
-		occo_buf_append(&b, p, (size_t)(q - p), NULL);
-		occo_buf_appends(&b, to, NULL);
-		p = q + strlen(from);
-	}
-	occo_buf_appends(&b, p, NULL);
-	free(s);
-	return occo_buf_detach(&b, NULL);
-}
-
-/* Fill in a tutorial's node definitions as its README tells the user to. */
-static void edit_nodes(struct fx *f, const char *tutorial, const char *const (*subst)[2], size_t n)
-{
-	char *path = occo_asprintf("%s/%s/nodes/node_definitions.yaml", f->dir, tutorial);
-	char *text = slurp(path), *rel;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		text = replace(text, subst[i][0], subst[i][1]);
-	assert_null(strstr(text, "replace_with"));
-	rel = occo_asprintf("%s/nodes/node_definitions.yaml", tutorial);
-	occo_test_write_file(f->dir, rel, text);
-	free(rel);
-	free(text);
-	free(path);
-}
-
-/* Run occopus-<prog> in dir/<sub> with up to 4 arguments; returns the exit code. */
-static int run(struct fx *f, const char *sub, const char *prog, char **out, char **err,
-	       const char *a1, const char *a2, const char *a3, const char *a4)
-{
-	char *path = occo_asprintf("%s/api/occopus-%s", OCCO_BINARY_DIR, prog);
-	char *cwd = occo_asprintf("%s/%s", f->dir, sub);
-	char *argv[] = { path, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			/* a floating IP is looked for 3 times, 200 ms apart (Occopus: 60, 10 s) */
-			"OCCOPUS_NOVA_FIP_TRIES=3", "OCCOPUS_NOVA_FIP_WAIT_MS=200", NULL };
-	char *o = NULL, *e = NULL;
-	int rc = occo_test_run(cwd, argv, env, &o, &e);
-
-	occo_buf_appendf(&f->said, NULL, "%s\n%s\n", o, e);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
-	free(cwd);
-	free(path);
-	return rc;
-}
-
 static int group_setup(void **state)
 {
 	json_t *js = NULL;
@@ -186,7 +91,7 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void write_auth(struct fx *f, const char *password)
+static void write_auth(struct occo_test_progs *f, const char *password)
 {
 	char *auth = occo_asprintf("resource:\n"
 				   "    -\n"
@@ -196,29 +101,21 @@ static void write_auth(struct fx *f, const char *password)
 				   "            password: %s\n",
 				   cloud.user, password);
 
-	sh(f->dir, "mkdir -p .occopus && touch .occopus/auth_data.yaml && chmod 600 "
-		   ".occopus/auth_data.yaml");
-	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	occo_test_progs_auth(f, auth);
 	free(auth);
 }
 
 static int setup(void **state)
 {
-	struct fx *f = occo_calloc(1, sizeof(*f));
-	char *cmd;
+	static char *const env[] = {
+		"OCCOPUS_LOG_LEVEL=debug",
+		/* a floating IP is looked for 3 times, 200 ms apart (Occopus: 60, 10 s) */
+		"OCCOPUS_NOVA_FIP_TRIES=3", "OCCOPUS_NOVA_FIP_WAIT_MS=200", NULL
+	};
+	struct occo_test_progs *f = occo_calloc(1, sizeof(*f));
 
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(f, "nova-tutorials", env) < 0)
 		return -1;
-	f->rc = redisConnectUnix(f->redis.sock);
-	f->dir = occo_test_tmpdir("nova-tutorials");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	occo_buf_init(&f->said, 64u << 20);
-	cmd = occo_asprintf("cp -r '%s/occopus-tutorials/nova-helloworld' "
-			    "'%s/occopus-tutorials/nova-ping' . && chmod -R u+w .",
-			    OCCO_SHARED_DIR, OCCO_SHARED_DIR);
-	sh(f->dir, cmd);
-	free(cmd);
 	{
 		const char *const subst[][2] = {
 			{ "replace_with_endpoint_of_nova_interface_of_your_cloud", endpoint },
@@ -235,22 +132,25 @@ static int setup(void **state)
 			  "\n    health_check:\n      ping: false\n    contextualisation:\n" },
 		};
 
-		edit_nodes(f, "nova-helloworld", subst, sizeof(subst) / sizeof(subst[0]));
-		edit_nodes(f, "nova-ping", subst, sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "nova-helloworld", subst,
+					 sizeof(subst) / sizeof(subst[0]));
+		occo_test_progs_tutorial(f, "nova-ping", subst, sizeof(subst) / sizeof(subst[0]));
 	}
 	write_auth(f, cloud.password);
 	*state = f;
-	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
-	assert_int_equal(run(f, "nova-ping", "import", NULL, NULL, "nodes/node_definitions.yaml",
-			     NULL, NULL, NULL),
-			 0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
+	occo_test_progs_cd(f, "nova-ping");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
 	return 0;
 }
 
 /* The password is in no output or log of the programs and nowhere in Redis. */
-static void assert_no_secret(struct fx *f)
+static void assert_no_secret(struct occo_test_progs *f)
 {
 	char *dump = occo_test_redis_dump(f->rc);
 
@@ -262,33 +162,15 @@ static void assert_no_secret(struct fx *f)
 	free(dump);
 }
 
-static int teardown(void **state)
+/* Build a tutorial (the programs run in its directory from now on); returns the id. */
+static char *build(struct occo_test_progs *f, const char *tutorial, const char *infra_file)
 {
-	struct fx *f = *state;
+	char *out, *id;
 
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	occo_buf_release(&f->said);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f);
-	return 0;
-}
-
-/* Build a tutorial; returns the infrastructure id. */
-static char *build(struct fx *f, const char *tutorial, const char *infra_file)
-{
-	char *out = NULL, *err = NULL, *id;
-
-	if (run(f, tutorial, "build", &out, &err, infra_file, NULL, NULL, NULL) != 0)
-		fail_msg("build failed:\n%s%s", out, err);
+	occo_test_progs_cd(f, tutorial);
+	id = occo_test_progs_build(f, infra_file, &out);
 	assert_non_null(strstr(out, "List of nodes/instances/addresses:\n"));
-	id = occo_test_last_line(out);
-	assert_true(occo_uuid_valid(id));
 	free(out);
-	free(err);
 	return id;
 }
 
@@ -359,13 +241,14 @@ static int our_fips(void)
 	return n;
 }
 
-static void destroy(struct fx *f, const char *tutorial, const char *id)
+static void destroy(struct occo_test_progs *f, const char *tutorial, const char *id)
 {
 	char *err = NULL;
 	json_t *servers;
 	int i;
 
-	assert_int_equal(run(f, tutorial, "destroy", NULL, &err, "-i", id, NULL, NULL), 0);
+	occo_test_progs_cd(f, tutorial);
+	assert_int_equal(occo_test_progs_run(f, NULL, &err, "destroy", "-i", id, NULL), 0);
 	assert_non_null(strstr(err, "Finished dropping infrastructure"));
 	free(err);
 	/* deletes take a moment in Nova: gone within 30 s */
@@ -390,7 +273,7 @@ static void destroy(struct fx *f, const char *tutorial, const char *id)
 
 static void test_nova_tutorials__helloworld(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f, "nova-helloworld", "infra-nova-helloworld.yaml");
 	json_t *servers = occo_test_nova_servers(&cloud, id), *addrs, *list, *a;
 	const json_t *v;
@@ -425,14 +308,12 @@ static void test_nova_tutorials__helloworld(void **state)
 	json_decref(servers);
 
 	/* the report names the floating IP; a pass with nothing to do changes nothing */
-	assert_int_equal(run(f, "nova-helloworld", "maintain", &out, NULL, "-i", id, "-r", NULL),
-			 0);
+	assert_int_equal(occo_test_progs_run(f, &out, NULL, "maintain", "-i", id, "-r", NULL), 0);
 	assert_non_null(strstr(out, "helloworld:"));
 	if (!strstr(out, fip))
 		fail_msg("the report lacks the floating IP %s:\n%s", fip, out);
 	free(out);
-	assert_int_equal(run(f, "nova-helloworld", "maintain", NULL, NULL, "-i", id, NULL, NULL),
-			 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL), 0);
 	servers = occo_test_nova_servers(&cloud, id);
 	assert_int_equal(json_array_size(servers), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(servers, 0), "id")),
@@ -450,7 +331,7 @@ static void test_nova_tutorials__helloworld(void **state)
 
 static void test_nova_tutorials__ping_replaced_by_maintain(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *id = build(f, "nova-ping", "infra-nova-ping.yaml");
 	json_t *servers = occo_test_nova_servers(&cloud, id), *recs;
 	char *recv = occo_strdup(
@@ -477,7 +358,7 @@ static void test_nova_tutorials__ping_replaced_by_maintain(void **state)
 
 	/* deleted behind the orchestrator's back: a maintenance pass replaces it */
 	assert_int_equal(occo_test_nova_delete(&cloud, recv), 0);
-	assert_int_equal(run(f, "nova-ping", "maintain", NULL, NULL, "-i", id, NULL, NULL), 0);
+	assert_int_equal(occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL), 0);
 	servers = occo_test_nova_servers(&cloud, id);
 	assert_int_equal(count(servers, "ping-receiver", "ACTIVE"), 1);
 	assert_int_equal(count(servers, "ping-sender", "ACTIVE"), 1);
@@ -518,26 +399,11 @@ static void test_nova_tutorials__ping_replaced_by_maintain(void **state)
 	free(id);
 }
 
-/* Start occopus-build -i id in the tutorial's directory, output to a file; returns its pid. */
-static pid_t start_build(struct fx *f, const char *id, const char *log)
-{
-	char *prog = occo_test_program("api/occopus-build");
-	char *cwd = occo_asprintf("%s/nova-ping", f->dir);
-	char *argv[] = { prog, "-i", (char *)id, "infra-nova-ping.yaml", NULL };
-	char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", "OCCOPUS_LOG_LEVEL=debug",
-			NULL };
-	pid_t pid = occo_test_start(cwd, argv, env, log);
-
-	free(cwd);
-	free(prog);
-	return pid;
-}
-
 /*
  * The store and the cloud agree: the servers of the infrastructure and the floating IPs made by
  * occopus-c are exactly those of the records (by token), two of each, every record ready.
  */
-static int converged(struct fx *f, const char *id, char *why, size_t n)
+static int converged(struct occo_test_progs *f, const char *id, char *why, size_t n)
 {
 	redisReply *r = redisCommand(f->rc, "HVALS occo:{%s}:nodes", id);
 	json_t *servers = occo_test_nova_servers(&cloud, id), *fips = occo_test_nova_fips(&cloud);
@@ -595,11 +461,12 @@ out:
 
 static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	unsigned seed = (unsigned)time(NULL);
 	char *log = occo_asprintf("%s/build.log", f->dir);
 	int round;
 
+	occo_test_progs_cd(f, "nova-ping");
 	srand(seed);
 	for (round = 0; round < KILL_ROUNDS; round++) {
 		/*
@@ -614,7 +481,8 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 		pid_t pid;
 
 		occo_uuid4(id, NULL);
-		pid = start_build(f, id, log);
+		pid = occo_test_progs_start(f, log, "build", "-i", id, "infra-nova-ping.yaml",
+					    NULL);
 		if (round % 2) {
 			at = 0;
 			while (at < 10000000 &&
@@ -628,7 +496,7 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		{
-			char *said = slurp(log);
+			char *said = occo_test_slurp(log);
 
 			occo_buf_appendf(&f->said, NULL, "%s\n", said);
 			free(said);
@@ -647,7 +515,7 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 			continue;
 		}
 		for (pass = 0; pass < 4 && !converged(f, id, why, sizeof(why)); pass++)
-			run(f, "nova-ping", "maintain", NULL, NULL, "-i", id, NULL, NULL);
+			occo_test_progs_run(f, NULL, NULL, "maintain", "-i", id, NULL);
 		if (!converged(f, id, why, sizeof(why)))
 			fail_msg("seed %u round %d (killed at %u ms%s): %s", seed, round,
 				 (unsigned)(at / 1000), round % 2 ? " after a record" : "", why);
@@ -659,14 +527,14 @@ static void test_nova_tutorials__killed_builds_leave_nothing_unknown(void **stat
 
 static void test_nova_tutorials__wrong_password_fails_clearly(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out = NULL, *err = NULL;
 	const char *wrong = "not-the-Pa55word";
 
 	write_auth(f, wrong);
-	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
-				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
-			     0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_not_equal(
+		occo_test_progs_run(f, &out, &err, "build", "infra-nova-helloworld.yaml", NULL), 0);
 	if (!strstr(err, "bad credentials for 'http://127.0.0.1:15735/v3'") ||
 	    !strstr(err, "The request you have made requires authentication"))
 		fail_msg("no clear message:\n%s%s", out, err);
@@ -684,22 +552,22 @@ static void test_nova_tutorials__wrong_password_fails_clearly(void **state)
 
 static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *out = NULL, *err = NULL, *path, *text;
 	int fips = our_fips();
 
 	path = occo_asprintf("%s/nova-helloworld/nodes/node_definitions.yaml", f->dir);
-	text = replace(slurp(path), "      server_name: myhelloworld\n",
-		       "      server_name: myhelloworld\n      volume_size: 1\n");
+	text = occo_test_replace(occo_test_slurp(path), "      server_name: myhelloworld\n",
+				 "      server_name: myhelloworld\n      volume_size: 1\n");
 	occo_test_write_file(f->dir, "nova-helloworld/nodes/node_definitions.yaml", text);
 	free(text);
 	free(path);
-	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
-	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
-				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
-			     0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
+	assert_int_not_equal(
+		occo_test_progs_run(f, &out, &err, "build", "infra-nova-helloworld.yaml", NULL), 0);
 	if (!strstr(err, "volume_size needs a volume service (cinder)"))
 		fail_msg("no clear message:\n%s%s", out, err);
 	free(out);
@@ -710,7 +578,7 @@ static void test_nova_tutorials__volume_size_needs_a_volume_service(void **state
 
 static void test_nova_tutorials__application_credential(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	json_t *js = NULL, *servers;
 	char *path, *auth, *id, *secret, *cred_id, *dump;
 	const char *uid;
@@ -743,7 +611,7 @@ static void test_nova_tutorials__application_credential(void **state)
 			     "            id: %s\n"
 			     "            secret: %s\n",
 			     cred_id, secret);
-	occo_test_write_file(f->dir, ".occopus/auth_data.yaml", auth);
+	occo_test_progs_auth(f, auth);
 	free(auth);
 
 	id = build(f, "nova-helloworld", "infra-nova-helloworld.yaml");
@@ -762,12 +630,12 @@ static void test_nova_tutorials__application_credential(void **state)
 }
 
 /* Use another flavor in the helloworld tutorial. */
-static void set_flavor(struct fx *f, const char *from, const char *flavor)
+static void set_flavor(struct occo_test_progs *f, const char *from, const char *flavor)
 {
 	char *path = occo_asprintf("%s/nova-helloworld/nodes/node_definitions.yaml", f->dir);
 	char *was = occo_asprintf("flavor_name: %s\n", from);
 	char *to = occo_asprintf("flavor_name: %s\n", flavor);
-	char *text = replace(slurp(path), was, to);
+	char *text = occo_test_replace(occo_test_slurp(path), was, to);
 
 	assert_non_null(strstr(text, to));
 	occo_test_write_file(f->dir, "nova-helloworld/nodes/node_definitions.yaml", text);
@@ -775,19 +643,20 @@ static void set_flavor(struct fx *f, const char *from, const char *flavor)
 	free(was);
 	free(to);
 	free(path);
-	assert_int_equal(run(f, "nova-helloworld", "import", NULL, NULL,
-			     "nodes/node_definitions.yaml", NULL, NULL, NULL),
-			 0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_equal(
+		occo_test_progs_run(f, NULL, NULL, "import", "nodes/node_definitions.yaml", NULL),
+		0);
 }
 
 /* A build that must fail with `words` in what it says. */
-static void build_fails(struct fx *f, const char *words)
+static void build_fails(struct occo_test_progs *f, const char *words)
 {
 	char *out = NULL, *err = NULL;
 
-	assert_int_not_equal(run(f, "nova-helloworld", "build", &out, &err,
-				 "infra-nova-helloworld.yaml", NULL, NULL, NULL),
-			     0);
+	occo_test_progs_cd(f, "nova-helloworld");
+	assert_int_not_equal(
+		occo_test_progs_run(f, &out, &err, "build", "infra-nova-helloworld.yaml", NULL), 0);
 	if (!strstr(err, words))
 		fail_msg("'%s' not said; the end of it:\n%s", words,
 			 err + (strlen(err) > 700 ? strlen(err) - 700 : 0));
@@ -797,7 +666,7 @@ static void build_fails(struct fx *f, const char *words)
 
 static void test_nova_tutorials__the_clouds_own_errors(void **state)
 {
-	struct fx *f = *state;
+	struct occo_test_progs *f = *state;
 	char *path = occo_asprintf("/os-quota-sets/%s", cloud.project_id), *body;
 	int fips = our_fips();
 	json_t *servers;
@@ -856,19 +725,22 @@ static void test_nova_tutorials__the_clouds_own_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_nova_tutorials__helloworld, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nova_tutorials__helloworld, setup,
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__ping_replaced_by_maintain,
-						setup, teardown),
+						setup, occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
-			test_nova_tutorials__killed_builds_leave_nothing_unknown, setup, teardown),
+			test_nova_tutorials__killed_builds_leave_nothing_unknown, setup,
+			occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__wrong_password_fails_clearly,
-						setup, teardown),
+						setup, occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(
-			test_nova_tutorials__volume_size_needs_a_volume_service, setup, teardown),
+			test_nova_tutorials__volume_size_needs_a_volume_service, setup,
+			occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__the_clouds_own_errors, setup,
-						teardown),
+						occo_test_progs_free),
 		cmocka_unit_test_setup_teardown(test_nova_tutorials__application_credential, setup,
-						teardown),
+						occo_test_progs_free),
 	};
 	if (getenv("OCCO_TEST_FILTER")) /* e.g. "*clouds_own*" */
 		cmocka_set_test_filter(getenv("OCCO_TEST_FILTER"));

@@ -8,7 +8,6 @@
  * with a self-signed certificate; SIGTERM exits 0. CORS for the origins of the configuration
  * (preflight without the token, the answers' headers, a reload).
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "progs.h"
 #include "rest.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
@@ -40,54 +40,36 @@ static const char infra_yaml[] = "user_id: me\n"
 				 "dependencies: [[*APP, *DB]]\n";
 
 struct fx {
-	struct occo_test_redis redis;
+	struct occo_test_progs p;
 	struct occo_test_svc svc;
-	char *dir;
-	char *env_home, *env_url, *env_state;
 	char *base; /* http://127.0.0.1:<port> */
 	char *auth; /* -H argument */
-	redisContext *rc;
 };
 
 static int setup(void **state)
 {
 	struct fx *f = occo_calloc(1, sizeof(*f));
-	char *prog, *out, *err, *cfg;
-	char *argv[3];
+	char *cfg;
 
 	if (!occo_test_have_program("redis-server") || !occo_test_have_program("curl") ||
 	    !occo_test_have_program("busybox") || !occo_test_have_program("openssl")) {
 		fprintf(stderr, "skipped: needs redis-server, curl, busybox and openssl\n");
 		exit(OCCO_TEST_SKIP);
 	}
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(&f->p, "rest", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("rest");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	f->env_state = occo_asprintf("OCCOPUS_STATE_DIR=%s/state", f->dir);
+	cfg = occo_asprintf("OCCOPUS_STATE_DIR=%s/state", f->p.dir);
+	occo_test_progs_setenv(&f->p, cfg);
+	free(cfg);
 	f->auth = occo_strdup("Authorization: Bearer " TOKEN);
-	f->rc = redisConnectUnix(f->redis.sock);
-	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
-	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
+	occo_test_write_file(f->p.dir, "nodes.yaml", nodes_yaml);
+	occo_test_write_file(f->p.dir, "infra.yaml", infra_yaml);
 	cfg = occo_asprintf("rest:\n  token: %s\n  max_body: 65536\n"
 			    "maintenance: {interval: 0.2, lease: 3}\n",
 			    TOKEN);
-	occo_test_write_file(f->dir, "occopus_config.yaml", cfg);
+	occo_test_write_file(f->p.dir, "occopus_config.yaml", cfg);
 	free(cfg);
-	prog = occo_test_program("api/occopus-import");
-	argv[0] = prog;
-	argv[1] = "nodes.yaml";
-	argv[2] = NULL;
-	{
-		char *env[] = { f->env_home, f->env_url, f->env_state,
-				"OCCOPUS_CONFIG_PATH=", NULL };
-
-		assert_int_equal(occo_test_run(f->dir, argv, env, &out, &err), 0);
-	}
-	free(out);
-	free(err);
-	free(prog);
+	assert_int_equal(occo_test_progs_run(&f->p, NULL, NULL, "import", "nodes.yaml", NULL), 0);
 	*state = f;
 	return 0;
 }
@@ -99,28 +81,29 @@ static int teardown(void **state)
 	if (f->svc.pid > 0)
 		occo_test_svc_stop(&f->svc, SIGKILL);
 	free(f->svc.log);
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
-	free(f->env_state);
+	occo_test_progs_teardown(&f->p);
 	free(f->base);
 	free(f->auth);
 	free(f);
 	return 0;
 }
 
+/* The service gets HOME, the store and the state directory (and logs at its own level). */
 static void start_svc(struct fx *f, char *const args[], const char *scheme)
 {
-	char *env[] = { f->env_home, f->env_url, f->env_state, NULL };
-	char *log = occo_asprintf("%s/svc.log", f->dir);
+	char *home = occo_asprintf("HOME=%s", f->p.dir);
+	char *url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->p.redis.sock);
+	char *state = occo_asprintf("OCCOPUS_STATE_DIR=%s/state", f->p.dir);
+	char *env[] = { home, url, state, NULL };
+	char *log = occo_asprintf("%s/svc.log", f->p.dir);
 
-	assert_int_equal(occo_test_svc_start(&f->svc, f->dir, args, env, log), 0);
+	assert_int_equal(occo_test_svc_start(&f->svc, f->p.dir, args, env, log), 0);
 	free(f->base);
 	f->base = occo_asprintf("%s://127.0.0.1:%d", scheme, f->svc.port);
 	free(log);
+	free(state);
+	free(url);
+	free(home);
 }
 
 /* A request to the service; returns the status, *doc the JSON answer (NULL if none). */
@@ -130,7 +113,7 @@ static int req(struct fx *f, const char *method, const char *path, const char *d
 	char *url = occo_asprintf("%s%s", f->base, path), *body = NULL;
 	char *extra[] = { "-H", f->auth, NULL };
 	char *file = data && data[0] == '@' && data[1] != '/'
-			     ? occo_asprintf("@%s/%s", f->dir, data + 1)
+			     ? occo_asprintf("@%s/%s", f->p.dir, data + 1)
 			     : NULL;
 	int st = occo_test_http(method, url, file ? file : data, auth ? extra : NULL, &body);
 
@@ -189,7 +172,7 @@ static json_t *wait_settled(struct fx *f, const char *id, size_t napp)
 /* The process group of a local node, from its runtime directory (0 when none). */
 static int node_pgid(struct fx *f, const char *infra, const char *node_id)
 {
-	char *path = occo_asprintf("%s/state/local/%s/occo-%s/pid", f->dir, infra, node_id);
+	char *path = occo_asprintf("%s/state/local/%s/occo-%s/pid", f->p.dir, infra, node_id);
 	FILE *p = fopen(path, "r");
 	int pid = 0;
 
@@ -202,35 +185,9 @@ static int node_pgid(struct fx *f, const char *infra, const char *node_id)
 	return pid;
 }
 
-static int group_alive(int pgid)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int alive = 0;
-
-	assert_non_null(d);
-	while (!alive && (e = readdir(d))) {
-		char path[64], buf[512], *p, st;
-		int pgrp = 0;
-		FILE *fp;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(fp = fopen(path, "r")))
-			continue;
-		if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 1, " %c %*d %d", &st, &pgrp) == 2 && pgrp == pgid && st != 'Z')
-			alive = 1;
-		fclose(fp);
-	}
-	closedir(d);
-	return alive;
-}
-
 static long long redis_int(struct fx *f, const char *fmt, const char *a, const char *b)
 {
-	redisReply *r = redisCommand(f->rc, fmt, a, b);
+	redisReply *r = redisCommand(f->p.rc, fmt, a, b);
 	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer
 		      : r && r->type == REDIS_REPLY_ARRAY ? (long long)r->elements
 							  : -1;
@@ -327,7 +284,7 @@ static void test_rest__occopus_workflow(void **state)
 	json_decref(doc);
 	assert_int_equal(ngroups, 2);
 	for (i = 0; i < ngroups; i++)
-		assert_true(group_alive(groups[i]));
+		assert_true(occo_test_group_alive(groups[i]));
 
 	/* an info key, the cost */
 	path = occo_asprintf("/info/infrastructure.name?infra_id=%s", id);
@@ -365,7 +322,7 @@ static void test_rest__occopus_workflow(void **state)
 			 200);
 	free(path);
 	{
-		redisReply *r = redisCommand(f->rc, "GET occo:{%s}:notification", id);
+		redisReply *r = redisCommand(f->p.rc, "GET occo:{%s}:notification", id);
 
 		assert_int_equal(r->type, REDIS_REPLY_STRING);
 		assert_non_null(strstr(r->str, "\"r1\""));
@@ -393,9 +350,9 @@ static void test_rest__occopus_workflow(void **state)
 
 		memset(big, '#', 70000);
 		big[70000] = 0;
-		occo_test_write_file(f->dir, "big.yaml", big);
+		occo_test_write_file(f->p.dir, "big.yaml", big);
 		free(big);
-		bigpath = occo_asprintf("@%s/big.yaml", f->dir);
+		bigpath = occo_asprintf("@%s/big.yaml", f->p.dir);
 		expect_error(f, "POST", "/infrastructures/", bigpath, 1, 413, "65536");
 		url = occo_asprintf("%s/infrastructures/", f->base);
 		/* 401 says how to authenticate */
@@ -422,7 +379,7 @@ static void test_rest__occopus_workflow(void **state)
 	assert_int_equal(redis_int(f, "SISMEMBER %s %s", "occo:attached", id), 0);
 	assert_int_equal(redis_int(f, "SISMEMBER %s %s", "occo:infras", id), 0);
 	for (i = 0; i < ngroups; i++)
-		assert_false(group_alive(groups[i]));
+		assert_false(occo_test_group_alive(groups[i]));
 
 	/* /metrics and /healthz */
 	url = occo_asprintf("%s/metrics", f->base);
@@ -440,7 +397,7 @@ static void test_rest__occopus_workflow(void **state)
 					  TOKEN);
 		char *old = f->auth;
 
-		occo_test_write_file(f->dir, "occopus_config.yaml", cfg);
+		occo_test_write_file(f->p.dir, "occopus_config.yaml", cfg);
 		free(cfg);
 		kill(f->svc.pid, SIGHUP);
 		for (i = 0;
@@ -464,8 +421,8 @@ static void test_rest__occopus_workflow(void **state)
 static void test_rest__tls(void **state)
 {
 	struct fx *f = *state;
-	char *key = occo_asprintf("%s/key.pem", f->dir),
-	     *cert = occo_asprintf("%s/cert.pem", f->dir);
+	char *key = occo_asprintf("%s/key.pem", f->p.dir),
+	     *cert = occo_asprintf("%s/cert.pem", f->p.dir);
 	char *argv[] = { "openssl",  "req",
 			 "-x509",    "-newkey",
 			 "rsa:2048", "-nodes",
@@ -480,10 +437,10 @@ static void test_rest__tls(void **state)
 	char *cacert[] = { "--cacert", cert, NULL };
 	char *out, *err, *url, *plain, *body;
 
-	assert_int_equal(occo_test_run(f->dir, argv, NULL, &out, &err), 0);
+	assert_int_equal(occo_test_run(f->p.dir, argv, NULL, &out, &err), 0);
 	free(out);
 	free(err);
-	occo_test_write_file(f->dir, "tls.yaml", cfg);
+	occo_test_write_file(f->p.dir, "tls.yaml", cfg);
 	start_svc(f, args, "https");
 	url = occo_asprintf("%s/healthz", f->base);
 	assert_int_equal(occo_test_http("GET", url, NULL, cacert, &body), 200);
@@ -581,7 +538,7 @@ static void test_rest__cors(void **state)
 	int i;
 
 	occo_test_write_file(
-		f->dir, "cors.yaml",
+		f->p.dir, "cors.yaml",
 		"rest:\n  token: " TOKEN "\n"
 		"  cors_origins: ['https://portal.example.org', 'http://127.0.0.1:8000']\n");
 	start_svc(f, args, "http");
@@ -622,7 +579,7 @@ static void test_rest__cors(void **state)
 	assert_header(head, "Access-Control-Allow-Origin", portal);
 	free(head);
 	/* SIGHUP: any origin now */
-	occo_test_write_file(f->dir, "cors.yaml",
+	occo_test_write_file(f->p.dir, "cors.yaml",
 			     "rest:\n  token: " TOKEN "\n  cors_origins: '*'\n");
 	kill(f->svc.pid, SIGHUP);
 	for (i = 0; i < 100 && occo_test_svc_log_count(&f->svc, "configuration reloaded") < 1; i++)
@@ -633,7 +590,7 @@ static void test_rest__cors(void **state)
 	assert_header(head, "Vary", NULL);
 	free(head);
 	/* a bad list is refused with the file, line and column; the service keeps the old one */
-	occo_test_write_file(f->dir, "cors.yaml",
+	occo_test_write_file(f->p.dir, "cors.yaml",
 			     "rest:\n  token: " TOKEN "\n  cors_origins: [portal.example.org]\n");
 	kill(f->svc.pid, SIGHUP);
 	for (i = 0; i < 100 && occo_test_svc_log_count(&f->svc, "cannot reload") < 1; i++)

@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "progs.h"
 #include "rest.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
@@ -35,53 +36,32 @@ static const char infra_yaml[] = "user_id: me\n"
 static const char cfg_yaml[] = "maintenance: {interval: 0.2, lease: 2}\n";
 
 struct fx {
-	struct occo_test_redis redis;
+	struct occo_test_progs p;
 	struct occo_test_svc a, b;
-	char *dir;
-	char *env_home, *env_url;
-	redisContext *rc;
 };
 
 static void reconnect(struct fx *f)
 {
-	if (f->rc)
-		redisFree(f->rc);
-	f->rc = redisConnectUnix(f->redis.sock);
-	assert_non_null(f->rc);
-	assert_int_equal(f->rc->err, 0);
+	if (f->p.rc)
+		redisFree(f->p.rc);
+	f->p.rc = redisConnectUnix(f->p.redis.sock);
+	assert_non_null(f->p.rc);
+	assert_int_equal(f->p.rc->err, 0);
 }
 
 static int setup(void **state)
 {
 	struct fx *f = occo_calloc(1, sizeof(*f));
-	char *prog, *out, *err;
-	char *argv[3];
-
 	if (!occo_test_have_program("redis-server") || !occo_test_have_program("curl")) {
 		fprintf(stderr, "skipped: needs redis-server and curl\n");
 		exit(OCCO_TEST_SKIP);
 	}
-	if (occo_test_redis_start(&f->redis) < 0)
+	if (occo_test_progs_setup(&f->p, "restha", NULL) < 0)
 		return -1;
-	f->dir = occo_test_tmpdir("restha");
-	f->env_home = occo_asprintf("HOME=%s", f->dir);
-	f->env_url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->redis.sock);
-	reconnect(f);
-	occo_test_write_file(f->dir, "nodes.yaml", nodes_yaml);
-	occo_test_write_file(f->dir, "infra.yaml", infra_yaml);
-	occo_test_write_file(f->dir, "occopus_config.yaml", cfg_yaml);
-	prog = occo_test_program("api/occopus-import");
-	argv[0] = prog;
-	argv[1] = "nodes.yaml";
-	argv[2] = NULL;
-	{
-		char *env[] = { f->env_home, f->env_url, "OCCOPUS_CONFIG_PATH=", NULL };
-
-		assert_int_equal(occo_test_run(f->dir, argv, env, &out, &err), 0);
-	}
-	free(out);
-	free(err);
-	free(prog);
+	occo_test_write_file(f->p.dir, "nodes.yaml", nodes_yaml);
+	occo_test_write_file(f->p.dir, "infra.yaml", infra_yaml);
+	occo_test_write_file(f->p.dir, "occopus_config.yaml", cfg_yaml);
+	assert_int_equal(occo_test_progs_run(&f->p, NULL, NULL, "import", "nodes.yaml", NULL), 0);
 	*state = f;
 	return 0;
 }
@@ -96,12 +76,7 @@ static int teardown(void **state)
 		occo_test_svc_stop(&f->b, SIGKILL);
 	free(f->a.log);
 	free(f->b.log);
-	redisFree(f->rc);
-	occo_test_redis_stop(&f->redis);
-	occo_test_rmtree(f->dir);
-	free(f->dir);
-	free(f->env_home);
-	free(f->env_url);
+	occo_test_progs_teardown(&f->p);
 	free(f);
 	return 0;
 }
@@ -109,18 +84,22 @@ static int teardown(void **state)
 static void start(struct fx *f, struct occo_test_svc *s, const char *name)
 {
 	char *args[] = { "--cfg", "occopus_config.yaml", NULL };
-	char *env[] = { f->env_home, f->env_url, NULL };
-	char *log = occo_asprintf("%s/%s.log", f->dir, name);
+	char *home = occo_asprintf("HOME=%s", f->p.dir);
+	char *url = occo_asprintf("OCCOPUS_REDIS_URL=unix://%s", f->p.redis.sock);
+	char *env[] = { home, url, NULL }; /* the service logs at its own level */
+	char *log = occo_asprintf("%s/%s.log", f->p.dir, name);
 
 	free(s->log);
-	assert_int_equal(occo_test_svc_start(s, f->dir, args, env, log), 0);
+	assert_int_equal(occo_test_svc_start(s, f->p.dir, args, env, log), 0);
 	free(log);
+	free(url);
+	free(home);
 }
 
 static char *post(struct fx *f, const struct occo_test_svc *s)
 {
 	char *url = occo_asprintf("http://127.0.0.1:%d/infrastructures/", s->port);
-	char *data = occo_asprintf("@%s/infra.yaml", f->dir), *body;
+	char *data = occo_asprintf("@%s/infra.yaml", f->p.dir), *body;
 	json_t *doc;
 	char *id;
 
@@ -135,20 +114,6 @@ static char *post(struct fx *f, const struct occo_test_svc *s)
 	return id;
 }
 
-/* The records of the infrastructure: {node_id: record}. */
-static json_t *records(struct fx *f, const char *id)
-{
-	redisReply *r = redisCommand(f->rc, "HGETALL occo:{%s}:nodes", id);
-	json_t *out = json_object();
-	size_t i;
-
-	for (i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-		json_object_set_new(out, r->element[i]->str,
-				    json_loads(r->element[i + 1]->str, 0, NULL));
-	freeReplyObject(r);
-	return out;
-}
-
 /* Wait (30 s at most) until there are 3 ready records and none is `gone`. */
 static void wait_ready(struct fx *f, const char *id, const char *gone)
 {
@@ -158,7 +123,7 @@ static void wait_ready(struct fx *f, const char *id, const char *gone)
 
 	for (i = 0; i < 300 && !ok; i++) {
 		json_decref(recs);
-		recs = records(f, id);
+		recs = occo_test_progs_records(&f->p, id);
 		ok = json_object_size(recs) == 3 && (!gone || !json_object_get(recs, gone));
 		json_object_foreach (recs, nid, rec)
 			ok &= !strcmp(json_string_value(json_object_get(rec, "state")) ?: "",
@@ -175,7 +140,7 @@ static void wait_ready(struct fx *f, const char *id, const char *gone)
 /* The pid in the lease's holder ("<host>:<pid>:<random>"), 0 when nobody holds it. */
 static int lease_pid(struct fx *f, const char *id)
 {
-	redisReply *r = redisCommand(f->rc, "GET occo:{%s}:lease", id);
+	redisReply *r = redisCommand(f->p.rc, "GET occo:{%s}:lease", id);
 	int pid = 0;
 
 	if (r && r->type == REDIS_REPLY_STRING && strchr(r->str, ':'))
@@ -187,7 +152,7 @@ static int lease_pid(struct fx *f, const char *id)
 /* Fail one instance in the dummy cloud, behind the services' backs; returns its node_id. */
 static char *break_one(struct fx *f, const char *id)
 {
-	redisReply *keys = redisCommand(f->rc, "HKEYS occo:dummycloud:{%s}:nodes", id);
+	redisReply *keys = redisCommand(f->p.rc, "HKEYS occo:dummycloud:{%s}:nodes", id);
 	redisReply *v;
 	json_t *inst, *recs;
 	const char *nid, *iid;
@@ -195,14 +160,14 @@ static char *break_one(struct fx *f, const char *id)
 	char *s, *victim = NULL;
 
 	assert_true(keys->elements > 0);
-	v = redisCommand(f->rc, "HGET occo:dummycloud:{%s}:nodes %s", id, keys->element[0]->str);
+	v = redisCommand(f->p.rc, "HGET occo:dummycloud:{%s}:nodes %s", id, keys->element[0]->str);
 	inst = json_loads(v->str, 0, NULL);
 	json_object_set_new(inst, "state", json_string("failed"));
 	s = json_dumps(inst, JSON_COMPACT);
-	freeReplyObject(redisCommand(f->rc, "HSET occo:dummycloud:{%s}:nodes %s %s", id,
+	freeReplyObject(redisCommand(f->p.rc, "HSET occo:dummycloud:{%s}:nodes %s %s", id,
 				     keys->element[0]->str, s));
 	/* which record that instance is */
-	recs = records(f, id);
+	recs = occo_test_progs_records(&f->p, id);
 	json_object_foreach (recs, nid, rec) {
 		iid = json_string_value(json_object_get(rec, "instance_id"));
 		if (iid && !strcmp(iid, keys->element[0]->str))
@@ -280,10 +245,10 @@ static void test_rest_ha__restart_redis_and_service(void **state)
 	wait_ready(f, id, NULL);
 
 	/* Redis (its data saved as a persistent server would) and the service go down */
-	freeReplyObject(redisCommand(f->rc, "SAVE"));
+	freeReplyObject(redisCommand(f->p.rc, "SAVE"));
 	assert_int_equal(occo_test_svc_stop(&f->a, SIGKILL), 128 + SIGKILL);
-	occo_test_redis_kill(&f->redis);
-	assert_int_equal(occo_test_redis_start(&f->redis), 0);
+	occo_test_redis_kill(&f->p.redis);
+	assert_int_equal(occo_test_redis_start(&f->p.redis), 0);
 	reconnect(f);
 	start(f, &f->a, "a");
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progs.h"
 #include "sentinel.h"
 #include "testutil.h"
 #include "occo/util/alloc.h"
@@ -15,31 +16,38 @@
 static const char nodes_yaml[] = "'node_def:a':\n"
 				 "  - resource: {type: dummy}\n";
 
-static int run_import(const char *dir, const char *url, char **err_out)
+/*
+ * The fixture for a store of the test's own (no private server): HOME with nodes.yaml, the
+ * default log level, so that a secret said at any level shows.
+ */
+static void progs_setup(struct occo_test_progs *p, const char *name)
 {
-	char *prog = occo_test_program("api/occopus-import");
-	char *argv[] = { prog, "nodes.yaml", NULL };
-	char *env_home = occo_asprintf("HOME=%s", dir);
-	char *env_url = occo_asprintf("OCCOPUS_REDIS_URL=%s", url);
-	char *env[] = { env_home, env_url, "OCCOPUS_CONFIG_PATH=", NULL };
-	int rc;
+	static char *const env[] = { "OCCOPUS_REDIS_URL=", "OCCOPUS_LOG_LEVEL=info", NULL };
 
-	occo_test_write_file(dir, "nodes.yaml", nodes_yaml);
-	rc = occo_test_run(dir, argv, env, NULL, err_out);
-	free(prog);
-	free(env_home);
+	assert_int_equal(occo_test_progs_setup(p, name, env), 0);
+	occo_test_write_file(p->dir, "nodes.yaml", nodes_yaml);
+}
+
+/* occopus-import nodes.yaml with the store at url; *err_out gets its stderr. */
+static int run_import(struct occo_test_progs *p, const char *url, char **err_out)
+{
+	char *env_url = occo_asprintf("OCCOPUS_REDIS_URL=%s", url);
+
+	occo_test_progs_setenv(p, env_url);
 	free(env_url);
-	return rc;
+	return occo_test_progs_run(p, NULL, err_out, "import", "nodes.yaml", NULL);
 }
 
 static void test_api_app_connect__through_sentinels(void **state)
 {
 	struct occo_test_sentinels t;
-	char *dir = occo_test_tmpdir("sentinel-app"), *url, *err = NULL;
+	struct occo_test_progs p;
+	char *url, *err = NULL;
 	redisReply *rep;
 	int rc;
 
 	(void)state;
+	progs_setup(&p, "sentinel-app");
 	if (occo_test_sentinels_start(&t, MASTER) < 0) {
 		occo_test_sentinels_stop(&t);
 		fail_msg("cannot start the master, the replica and the sentinels");
@@ -47,7 +55,7 @@ static void test_api_app_connect__through_sentinels(void **state)
 	/* the first sentinel is down: the next ones are asked */
 	url = occo_asprintf("redis+sentinel://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/" MASTER,
 			    occo_test_free_port(), t.sentinel_port[0], t.sentinel_port[1]);
-	rc = run_import(dir, url, &err);
+	rc = run_import(&p, url, &err);
 	if (rc != 0)
 		fail_msg("occopus-import exited %d: %s", rc, err);
 	free(err);
@@ -59,21 +67,22 @@ static void test_api_app_connect__through_sentinels(void **state)
 
 	free(url);
 	occo_test_sentinels_stop(&t);
-	occo_test_rmtree(dir);
-	free(dir);
+	occo_test_progs_teardown(&p);
 }
 
 static void test_api_app_connect__no_sentinel_answers(void **state)
 {
-	char *dir = occo_test_tmpdir("sentinel-app"), *url, *err = NULL;
+	struct occo_test_progs p;
+	char *url, *err = NULL;
 	int p1 = occo_test_free_port(), p2 = occo_test_free_port();
 	char want[128];
 
 	(void)state;
+	progs_setup(&p, "sentinel-app");
 	url = occo_asprintf("sentinel://127.0.0.1:%d,127.0.0.1:%d/" MASTER
 			    "?sentinel_password=hunter2-secret",
 			    p1, p2);
-	assert_int_not_equal(run_import(dir, url, &err), 0);
+	assert_int_not_equal(run_import(&p, url, &err), 0);
 	assert_non_null(strstr(err, "cannot reach the state store (configured by "
 				    "$OCCOPUS_REDIS_URL)"));
 	assert_non_null(strstr(err, "no sentinel gave the address of master '" MASTER "'"));
@@ -82,8 +91,7 @@ static void test_api_app_connect__no_sentinel_answers(void **state)
 	assert_null(strstr(err, "hunter2"));
 	free(err);
 	free(url);
-	occo_test_rmtree(dir);
-	free(dir);
+	occo_test_progs_teardown(&p);
 }
 
 /* ACL SETUSER on the server at port; fails the test unless it says OK. */
@@ -106,10 +114,12 @@ static void acl_user(int port, const char *user, const char *pass)
 static void test_api_app_connect__acl_users(void **state)
 {
 	struct occo_test_sentinels t;
-	char *dir = occo_test_tmpdir("sentinel-acl"), *url, *err = NULL;
+	struct occo_test_progs p;
+	char *url, *err = NULL;
 	int i, rc;
 
 	(void)state;
+	progs_setup(&p, "sentinel-acl");
 	if (occo_test_sentinels_start(&t, MASTER) < 0) {
 		occo_test_sentinels_stop(&t);
 		fail_msg("cannot start the master, the replica and the sentinels");
@@ -122,7 +132,7 @@ static void test_api_app_connect__acl_users(void **state)
 	url = occo_asprintf("redis+sentinel://occo:m-pw@127.0.0.1:%d/" MASTER
 			    "?sentinel_username=watcher&sentinel_password=w-pw",
 			    t.sentinel_port[0]);
-	rc = run_import(dir, url, &err);
+	rc = run_import(&p, url, &err);
 	if (rc != 0)
 		fail_msg("occopus-import exited %d: %s", rc, err);
 	free(err);
@@ -132,7 +142,7 @@ static void test_api_app_connect__acl_users(void **state)
 	url = occo_asprintf("redis+sentinel://occo:not-it@127.0.0.1:%d/" MASTER
 			    "?sentinel_username=watcher&sentinel_password=w-pw",
 			    t.sentinel_port[0]);
-	assert_int_not_equal(run_import(dir, url, &err), 0);
+	assert_int_not_equal(run_import(&p, url, &err), 0);
 	assert_non_null(strstr(err, "authentication failed"));
 	assert_null(strstr(err, "not-it"));
 	free(err);
@@ -142,15 +152,14 @@ static void test_api_app_connect__acl_users(void **state)
 	url = occo_asprintf("redis+sentinel://occo:m-pw@127.0.0.1:%d/" MASTER
 			    "?sentinel_username=watcher&sentinel_password=not-it",
 			    t.sentinel_port[0]);
-	assert_int_not_equal(run_import(dir, url, &err), 0);
+	assert_int_not_equal(run_import(&p, url, &err), 0);
 	assert_non_null(strstr(err, "no sentinel gave the address of master '" MASTER "'"));
 	assert_null(strstr(err, "not-it"));
 	free(err);
 	free(url);
 
 	occo_test_sentinels_stop(&t);
-	occo_test_rmtree(dir);
-	free(dir);
+	occo_test_progs_teardown(&p);
 }
 
 int main(void)
