@@ -355,7 +355,9 @@ static int infra_load(struct api_engine *e, const char *infra_id, json_t *desc, 
 	l->ud = ud;
 	l->defs = json_object();
 	rc = ib_snapshot_load_ex(e->app->redis, e->app->cfg.ns, infra_id, desc,
-				 e->lean ? IB_SNAPSHOT_NO_EDGES : 0, snapshot_loaded, l, err);
+				 (e->lean ? IB_SNAPSHOT_NO_EDGES : 0) |
+					 (e->lenient ? IB_SNAPSHOT_LENIENT_RECORDS : 0),
+				 snapshot_loaded, l, err);
 	if (rc < 0) {
 		json_decref(l->defs);
 		free(l);

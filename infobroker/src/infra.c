@@ -14,6 +14,7 @@
 #include "occo/infobroker/infra.h"
 #include "occo/util/alloc.h"
 #include "occo/util/json.h"
+#include "occo/util/log.h"
 
 /*
  * Every key an infrastructure has; removal deletes these. A new part of the key layout must be
@@ -415,7 +416,8 @@ static int parse_hash(struct occo_redis *r, const redisReply *reply, const char 
  * and let go at once with its part of the reply.
  */
 static int parse_records(struct occo_redis *r, const redisReply *reply, const char *key,
-			 struct occo_json_sharer *sh, struct ib_records **out, struct occo_err *err)
+			 struct occo_json_sharer *sh, unsigned flags, struct ib_records **out,
+			 struct occo_err *err)
 {
 	static const char *const sections[] = { "resource", "health_check", "config_management" };
 	struct ib_records *set;
@@ -447,8 +449,12 @@ static int parse_records(struct occo_redis *r, const redisReply *reply, const ch
 				json_object_set_new(v, sections[k],
 						    occo_json_sharer_put(sh, json_incref(sec)));
 		}
-		rc = ib_records_put_json(set, f->str, v, what, err);
+		rc = ib_records_put_json_ex(
+			set, f->str, v, what,
+			flags & IB_SNAPSHOT_LENIENT_RECORDS ? IB_RECORD_LENIENT : 0, err);
 		json_decref(v);
+		if (rc > 0)
+			OCCO_WARN("instance record read in part", OCCO_KV("error", err->msg));
 		if (rc < 0) {
 			ib_records_free(set);
 			return rc;
@@ -497,7 +503,7 @@ static int snap_part(struct snap_op *op, struct occo_redis *r, int part, const r
 		op->sh = occo_json_sharer_new();
 		return 0;
 	case SN_NODES:
-		return parse_records(r, reply, key, op->sh, &s->records, err);
+		return parse_records(r, reply, key, op->sh, op->flags, &s->records, err);
 	case SN_SCALING:
 		return parse_hash(r, reply, key, 1, &s->scaling, err);
 	default:

@@ -283,11 +283,47 @@ static int bad_member(const char *what, const char *node_id, const char *k, cons
 			    want);
 }
 
+/* What member m must be, or NULL when x will do. */
+static const char *member_wants(int m, const json_t *x)
+{
+	if (json_is_null(x))
+		return NULL;
+	switch (m) {
+	case M_NODE_ID:
+	case M_NAME:
+	case M_TYPE:
+	case M_STATE:
+	case M_TOKEN:
+	case M_INSTANCE_ID:
+	case M_PRIVATE_ADDRESS:
+	case M_ERROR:
+		return json_is_string(x) ? NULL : "a string";
+	case M_DEF_INDEX:
+	case M_CREATED_AT:
+	case M_READY_AT:
+		return json_is_integer(x) ? NULL : "an integer";
+	case M_ADDRESSES:
+		return json_is_array(x) ? NULL : "a list";
+	case M_HEALTH_FAILED:
+	case M_HEALTH_FAILING:
+		return json_is_boolean(x) ? NULL : "true or false";
+	default:
+		return NULL;
+	}
+}
+
 int ib_records_put_json(struct ib_records *s, const char *node_id, const json_t *v,
 			const char *what, struct occo_err *err)
 {
+	return ib_records_put_json_ex(s, node_id, v, what, 0, err);
+}
+
+int ib_records_put_json_ex(struct ib_records *s, const char *node_id, const json_t *v,
+			   const char *what, unsigned flags, struct occo_err *err)
+{
 	struct ib_record *rec;
-	const char *k;
+	const char *k, *want;
+	int partial = 0;
 	json_t *x;
 
 	if (!json_is_object(v)) {
@@ -300,44 +336,19 @@ int ib_records_put_json(struct ib_records *s, const char *node_id, const json_t 
 	}
 	/* check first, so that a bad record leaves what was there */
 	json_object_foreach ((json_t *)v, k, x) {
-		int m = member_of(k);
-		int null_ok = json_is_null(x);
-
-		switch (m) {
-		case M_NODE_ID:
-		case M_NAME:
-		case M_TYPE:
-		case M_STATE:
-		case M_TOKEN:
-		case M_INSTANCE_ID:
-		case M_PRIVATE_ADDRESS:
-		case M_ERROR:
-			if (!json_is_string(x) && !null_ok)
-				return bad_member(what, node_id, k, "a string", err);
-			break;
-		case M_DEF_INDEX:
-		case M_CREATED_AT:
-		case M_READY_AT:
-			if (!json_is_integer(x) && !null_ok)
-				return bad_member(what, node_id, k, "an integer", err);
-			break;
-		case M_ADDRESSES:
-			if (!json_is_array(x) && !null_ok)
-				return bad_member(what, node_id, k, "a list", err);
-			break;
-		case M_HEALTH_FAILED:
-		case M_HEALTH_FAILING:
-			if (!json_is_boolean(x) && !null_ok)
-				return bad_member(what, node_id, k, "true or false", err);
-			break;
-		default:
-			break;
-		}
+		if (!(want = member_wants(member_of(k), x)))
+			continue;
+		if (!(flags & IB_RECORD_LENIENT))
+			return bad_member(what, node_id, k, want, err);
+		if (!partial++) /* the first, for the caller's warning */
+			bad_member(what, node_id, k, want, err);
 	}
 	rec = ib_records_add(s, node_id);
 	json_object_foreach ((json_t *)v, k, x) {
 		const char *str = json_string_value(x);
 
+		if (member_wants(member_of(k), x))
+			continue; /* lenient: left out */
 		switch (member_of(k)) {
 		case M_NODE_ID: /* the field is the key */
 			break;
@@ -399,7 +410,7 @@ int ib_records_put_json(struct ib_records *s, const char *node_id, const json_t 
 			break;
 		}
 	}
-	return 0;
+	return partial ? 1 : 0;
 }
 
 int ib_records_load_json(struct ib_records *s, const json_t *obj, struct occo_err *err)

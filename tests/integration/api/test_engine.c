@@ -333,6 +333,45 @@ static void test_engine__partial_failure_and_rollback(void **state)
 	free(err);
 }
 
+/*
+ * A record a hand edit broke (its state a number): maintain refuses the infrastructure and
+ * names the record and the member; destroy warns, reads what it can, and tears it all down.
+ */
+static void test_engine__destroy_tears_down_a_broken_record(void **state)
+{
+	struct occo_test_progs *f = *state;
+	char *id = build(f), *out, *err, want[160];
+	redisReply *keys = redisCommand(f->rc, "HKEYS occo:{%s}:nodes", id);
+	redisReply *v = redisCommand(f->rc, "HGET occo:{%s}:nodes %s", id, keys->element[0]->str);
+	json_t *rec = json_loads(v->str, 0, NULL);
+	char *s;
+
+	json_object_set_new(rec, "state", json_integer(5));
+	s = json_dumps(rec, JSON_COMPACT);
+	freeReplyObject(
+		redisCommand(f->rc, "HSET occo:{%s}:nodes %s %s", id, keys->element[0]->str, s));
+	snprintf(want, sizeof(want), "instance record '%s': 'state' must be a string",
+		 keys->element[0]->str);
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "maintain", "-i", id, NULL), 1);
+	if (!strstr(err, want))
+		fail_msg("maintain does not say '%s':\n%s", want, err);
+	free(out);
+	free(err);
+	assert_int_equal(record_count(f, id), 4); /* nothing lost */
+	assert_int_equal(occo_test_progs_run(f, &out, &err, "destroy", "-i", id, NULL), 0);
+	assert_non_null(strstr(err, "instance record read in part"));
+	assert_non_null(strstr(err, want));
+	free(out);
+	free(err);
+	assert_int_equal(cloud_count(f, id), 0);
+	assert_int_equal(record_count(f, id), 0);
+	free(s);
+	json_decref(rec);
+	freeReplyObject(v);
+	freeReplyObject(keys);
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +379,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine__maintain_replaces_and_scales, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_engine__two_maintainers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine__destroy_tears_down_a_broken_record,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine__partial_failure_and_rollback, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_engine__maintain_rides_out_a_redis_restart,

@@ -107,6 +107,14 @@ static void test_ib_records_put_json__names_a_bad_member_and_keeps_the_old_recor
 	assert_int_equal(ib_records_put_json(s, "n3", arr, NULL, &err), -OCCO_EPROTO);
 	assert_string_equal(err.msg, "instance record 'n3' is not a JSON object");
 	assert_int_equal(ib_records_count(s), 1);
+	/* leniently: the record is read without the bad member, and that is said */
+	assert_int_equal(ib_records_put_json_ex(s, "n1", bad, NULL, IB_RECORD_LENIENT, &err), 1);
+	assert_string_equal(err.msg, "instance record 'n1': 'state' must be a string");
+	assert_null(ib_records_get(s, "n1")->state);
+	assert_string_equal(ib_records_get(s, "n1")->name, "web");
+	assert_int_equal(ib_records_put_json_ex(s, "n1", good, NULL, IB_RECORD_LENIENT, &err), 0);
+	assert_int_equal(ib_records_put_json_ex(s, "n3", arr, NULL, IB_RECORD_LENIENT, &err),
+			 -OCCO_EPROTO);
 	json_decref(good);
 	json_decref(bad);
 	json_decref(worse);

@@ -36,6 +36,7 @@ struct api_engine {
 	 * keeps them.
 	 */
 	int lean;
+	int lenient; /* instance records read in part rather than refused (destroy) */
 };
 
 /*

@@ -115,6 +115,11 @@ enum ib_snapshot_flags {
 	 * passes never read them, and a large tree spends much memory on them.
 	 */
 	IB_SNAPSHOT_NO_EDGES = 1u << 0,
+	/*
+	 * Read instance records leniently (record.h, IB_RECORD_LENIENT), with a warning for each
+	 * one read in part: occopus-destroy tears down what a hand edit broke.
+	 */
+	IB_SNAPSHOT_LENIENT_RECORDS = 1u << 1,
 };
 
 /*

@@ -88,6 +88,21 @@ void ib_record_set_json(json_t **slot, const json_t *v);
 int ib_records_put_json(struct ib_records *s, const char *node_id, const json_t *v,
 			const char *what, struct occo_err *err);
 
+enum ib_record_flags {
+	/*
+	 * A member of the wrong type is left out instead of failing the record (for a destroy,
+	 * which must be able to tear down what a hand edit broke); the record is read in part.
+	 */
+	IB_RECORD_LENIENT = 1u << 0,
+};
+
+/*
+ * ib_records_put_json() with flags. With IB_RECORD_LENIENT, returns 1 when members were left
+ * out, err saying what the first was (for a warning), 0 when none was.
+ */
+int ib_records_put_json_ex(struct ib_records *s, const char *node_id, const json_t *v,
+			   const char *what, unsigned flags, struct occo_err *err);
+
 /* ib_records_put_json() for every member of {node_id: record}. */
 int ib_records_load_json(struct ib_records *s, const json_t *obj, struct occo_err *err);
 
