@@ -756,27 +756,23 @@ static void handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
 	attempt_failed(r, &e);
 }
 
+int occo__redis_auth(redisAsyncContext *ac, const char *username, const char *password,
+		     redisCallbackFn *fn, void *priv)
+{
+	const char *argv[3] = { "AUTH" };
+	int argc = 1;
+
+	if (username)
+		argv[argc++] = username;
+	argv[argc++] = password;
+	return redisAsyncCommandArgv(ac, fn, priv, argc, argv, NULL);
+}
+
 static int handshake(struct occo_redis *r, redisAsyncContext *ac)
 {
-	const char *argv[3];
-	size_t argvlen[3];
-	int argc = 0;
-
-	if (r->password) {
-		argv[argc] = "AUTH";
-		argvlen[argc++] = 4;
-		if (r->username) {
-			argv[argc] = r->username;
-			argvlen[argc] = strlen(r->username);
-			argc++;
-		}
-		argv[argc] = r->password;
-		argvlen[argc] = strlen(r->password);
-		argc++;
-		if (redisAsyncCommandArgv(ac, handshake_reply, (void *)(intptr_t)HS_AUTH, argc,
-					  argv, argvlen) != REDIS_OK)
-			return -1;
-	}
+	if (r->password && occo__redis_auth(ac, r->username, r->password, handshake_reply,
+					    (void *)(intptr_t)HS_AUTH) != REDIS_OK)
+		return -1;
 	if (r->o.db > 0 && redisAsyncCommand(ac, handshake_reply, (void *)(intptr_t)HS_SELECT,
 					     "SELECT %d", r->o.db) != REDIS_OK)
 		return -1;

@@ -15,6 +15,13 @@
 int occo__redis_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
 /*
+ * Send AUTH [username] password on a fresh context (Redis 6 ACL form when username is set); fn
+ * (may be NULL) gets the reply. REDIS_OK or REDIS_ERR, as redisAsyncCommandArgv.
+ */
+int occo__redis_auth(redisAsyncContext *ac, const char *username, const char *password,
+		     redisCallbackFn *fn, void *priv);
+
+/*
  * What a context's ac->data points to starts with this, so the shared poll callback can tell
  * a client's connection (whose reads it notes, see cmd_timer_cb) from a sentinel's.
  */

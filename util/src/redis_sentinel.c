@@ -435,16 +435,9 @@ static void sub_connect(struct sentinel *s, const char *ip)
 	s->sub = SUB_STARTING;
 	redisAsyncSetConnectCallback(ac, sub_on_connect);
 	redisAsyncSetDisconnectCallback(ac, sub_on_disconnect);
-	if (s->password) {
-		const char *argv[3] = { "AUTH", s->username, s->password };
-		int argc = s->username ? 3 : 2;
-
-		if (!s->username)
-			argv[1] = s->password;
-		if (redisAsyncCommandArgv(ac, NULL, NULL, argc, argv, NULL) != REDIS_OK) {
-			sub_drop(s);
-			return;
-		}
+	if (s->password && occo__redis_auth(ac, s->username, s->password, NULL, NULL) != REDIS_OK) {
+		sub_drop(s);
+		return;
 	}
 	if (redisAsyncCommand(ac, sub_reply, NULL, "SUBSCRIBE %s", SWITCH_CHANNEL) != REDIS_OK)
 		sub_drop(s);
