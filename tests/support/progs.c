@@ -6,8 +6,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -284,6 +286,35 @@ pid_t occo_test_progs_start(struct occo_test_progs *p, const char *log, const ch
 	pid = occo_test_start(p->cwd, argv, p->env, log);
 	free(argv[0]);
 	return pid;
+}
+
+int occo_test_progs_kill_build(struct occo_test_progs *p, const char *log, const char *infra_file,
+			       const char *id, int after_record, unsigned wait_ms,
+			       unsigned after_ms)
+{
+	pid_t pid = occo_test_progs_start(p, log, "build", "-i", id, infra_file, NULL);
+	unsigned waited = 0;
+	redisReply *r;
+	char *said;
+	int status, known;
+
+	while (after_record && waited < wait_ms &&
+	       !occo_test_record_in_state(p->rc, "occo", id, "creating")) {
+		usleep(1000);
+		waited++;
+	}
+	usleep((useconds_t)after_ms * 1000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (log) {
+		said = occo_test_slurp(log);
+		occo_buf_appendf(&p->said, NULL, "%s\n", said);
+		free(said);
+	}
+	r = redisCommand(p->rc, "EXISTS occo:{%s}:desc", id);
+	known = r && r->integer == 1;
+	freeReplyObject(r);
+	return known;
 }
 
 json_t *occo_test_progs_records(struct occo_test_progs *p, const char *id)

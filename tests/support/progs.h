@@ -90,6 +90,17 @@ void occo_test_progs_tutorial(struct occo_test_progs *p, const char *name,
 /* Write ~/.occopus/auth_data.yaml (mode 0600) with that content. */
 void occo_test_progs_auth(struct occo_test_progs *p, const char *yaml);
 
+/*
+ * Start `occopus-build -i id infra_file` (its output in the file log, then added to p->said; NULL:
+ * thrown away) and
+ * kill it with SIGKILL after_ms after it started or, with after_record, after_ms after it stored
+ * a record in state `creating` (waiting at most wait_ms for one). Returns 1 when its description
+ * was stored (the infrastructure is known), 0 when not.
+ */
+int occo_test_progs_kill_build(struct occo_test_progs *p, const char *log, const char *infra_file,
+			       const char *id, int after_record, unsigned wait_ms,
+			       unsigned after_ms);
+
 /* The records of an infrastructure (the hash occo:{<id>}:nodes): {node_id: record}. */
 json_t *occo_test_progs_records(struct occo_test_progs *p, const char *id);
 

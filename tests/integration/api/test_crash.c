@@ -115,20 +115,13 @@ static void test_crash__killed_builds_converge(void **state)
 	for (round = 0; round < ROUNDS; round++) {
 		char id[OCCO_UUID_STRLEN + 1], why[128];
 		useconds_t at = (useconds_t)(rand() % 250) * 1000; /* a build takes about 200 ms */
-		pid_t pid;
-		int status, pass;
+		int pass, known;
 
 		occo_uuid4(id, NULL);
-		pid = occo_test_progs_start(f, NULL, "build", "-i", id, "infra.yaml", NULL);
-		usleep(at);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
+		known = occo_test_progs_kill_build(f, NULL, "infra.yaml", id, 0, 0,
+						   (unsigned)(at / 1000));
 		/* whatever was left: maintain until it matches the description */
 		for (pass = 0; pass < 4; pass++) {
-			redisReply *r = redisCommand(f->rc, "EXISTS occo:{%s}:desc", id);
-			int known = r && r->integer == 1;
-
-			freeReplyObject(r);
 			if (!known) {
 				/* killed before the description was stored: the cloud has nothing */
 				redisReply *c =

@@ -341,20 +341,12 @@ static void test_docker_tutorials__killed_builds_leave_nothing_unknown(void **st
 	for (round = 0; round < CRASH_ROUNDS; round++) {
 		char id[OCCO_UUID_STRLEN + 1], why[160];
 		long at = full_ms > 0 ? rand() % full_ms : 0;
-		int status, pass, known = 0;
-		pid_t pid;
+		int pass, known;
 
 		occo_uuid4(id, NULL);
-		pid = occo_test_progs_start(f, NULL, "build", "-i", id,
-					    "docker-ping/infra-docker-ping.yaml", NULL);
-		nanosleep(&(struct timespec){ at / 1000, (at % 1000) * 1000000L }, NULL);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
+		known = occo_test_progs_kill_build(f, NULL, "docker-ping/infra-docker-ping.yaml",
+						   id, 0, 0, (unsigned)at);
 		for (pass = 0; pass < 4; pass++) {
-			redisReply *r = redisCommand(f->rc, "EXISTS occo:{%s}:desc", id);
-
-			known = r && r->integer == 1;
-			freeReplyObject(r);
 			if (!known) {
 				/* killed before the description was stored: nothing was created */
 				json_t *list = containers(id);

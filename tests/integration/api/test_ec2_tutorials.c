@@ -393,33 +393,13 @@ static void test_ec2_tutorials__killed_builds_leave_nothing_unknown(void **state
 		 */
 		useconds_t at = (useconds_t)(100 + round * 60 + rand() % 60) * 1000;
 		char id[OCCO_UUID_STRLEN + 1], why[256];
-		redisReply *r;
-		int status, pass, known;
-		pid_t pid;
+		int pass, known;
 
 		occo_uuid4(id, NULL);
-		pid = occo_test_progs_start(f, log, "build", "-i", id, "infra-ec2-ping.yaml", NULL);
-		if (round % 2) {
-			at = 0;
-			while (at < 5000000 &&
-			       !occo_test_record_in_state(f->rc, "occo", id, "creating")) {
-				usleep(1000);
-				at += 1000;
-			}
+		if (round % 2)
 			at = (useconds_t)(rand() % 20) * 1000;
-		}
-		usleep(at);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		{
-			char *said = occo_test_slurp(log);
-
-			occo_buf_appendf(&f->said, NULL, "%s\n", said);
-			free(said);
-		}
-		r = redisCommand(f->rc, "EXISTS occo:{%s}:desc", id);
-		known = r && r->integer == 1;
-		freeReplyObject(r);
+		known = occo_test_progs_kill_build(f, log, "infra-ec2-ping.yaml", id, round % 2,
+						   5000, (unsigned)(at / 1000));
 		if (!known) {
 			/* killed before the description was stored: the cloud has nothing */
 			json_t *insts = occo_test_moto_instances(&moto, id);
