@@ -38,6 +38,7 @@ struct query {
 	struct api_infra *inf;
 	json_t *defs; /* node.definition*: what is stored for the type */
 	json_t *records; /* the records as JSON, made when first asked for */
+	json_t *record; /* node_id's record as JSON, made when first asked for */
 	uv_timer_t timer; /* answers that need no store still come later, on the loop */
 };
 
@@ -46,7 +47,7 @@ static const char *arg(const struct query *q, const char *name)
 	return json_string_value(json_object_get(q->args, name));
 }
 
-/* The records as stored ({node_id: record}): one answer's worth, made once. */
+/* All the records as stored ({node_id: record}), for the keys of the whole infrastructure. */
 static const json_t *records(struct query *q)
 {
 	if (!q->records)
@@ -64,10 +65,17 @@ static int has_record(const struct query *q, struct occo_err *err)
 	return 0;
 }
 
-/* The record of node_id (as stored), or an error. */
+/* The record of node_id as stored (that one alone made into JSON), or an error. */
 static const json_t *record(struct query *q, struct occo_err *err)
 {
-	return has_record(q, err) ? json_object_get(records(q), arg(q, "node_id")) : NULL;
+	const struct ib_record *rec;
+
+	if (!has_record(q, err))
+		return NULL;
+	rec = ib_records_get(iproc_infra_records(q->inf->in), arg(q, "node_id"));
+	if (!q->record)
+		q->record = ib_record_to_json(rec);
+	return q->record;
 }
 
 /* {node name: {}} for every node of the description, in its order. */
@@ -129,7 +137,7 @@ static json_t *a_name(struct query *q, struct occo_err *err)
 
 static json_t *a_started(struct query *q, struct occo_err *err)
 {
-	return json_boolean(json_object_size(records(q)) > 0);
+	return json_boolean(ib_records_count(iproc_infra_records(q->inf->in)) > 0);
 }
 
 static json_t *a_instances(struct query *q, struct occo_err *err)
@@ -316,6 +324,7 @@ static void timer_closed(uv_handle_t *h)
 	json_decref(q->args);
 	json_decref(q->defs);
 	json_decref(q->records);
+	json_decref(q->record);
 	free(q);
 }
 
