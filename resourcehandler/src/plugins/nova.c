@@ -957,26 +957,40 @@ static void look_done(struct call *c, int status, json_t *js, const struct occo_
 	}
 }
 
-static void flush_look(struct nova *nv, struct grp *g)
+/*
+ * One GET for up to MAX_BATCH jobs waiting in batch bt: url, then for each job `first` (the
+ * first job) or `each` (the others) followed by its token or, with by_server, its server id.
+ */
+static void flush_batch(struct nova *nv, struct grp *g, struct rh__batch *bt, enum svc svc,
+			call_done_fn done, const char *url, const char *first, const char *each,
+			int by_server, size_t max_body)
 {
 	struct call *c;
 	struct occo_buf b;
 	struct job *job;
 
-	if (!rh__batch_start(&g->look))
+	if (!rh__batch_start(bt))
 		return;
-	c = call_new(nv, g, S_COMPUTE, "GET", look_done);
+	c = call_new(nv, g, svc, "GET", done);
 	occo_buf_init(&b, SMALL_BODY);
-	occo_buf_appends(&b, "/servers/detail?tags-any=", NULL);
-	while (c->njobs < MAX_BATCH && rh__jobq_head(&g->look.q)) {
-		job = (struct job *)rh__jobq_pop(&g->look.q);
-		occo_buf_appendf(&b, NULL, "%s" TAG_TOKEN "%s", c->njobs ? "," : "", job->token);
+	occo_buf_appends(&b, url, NULL);
+	while (c->njobs < MAX_BATCH && rh__jobq_head(&bt->q)) {
+		job = (struct job *)rh__jobq_pop(&bt->q);
+		occo_buf_appendf(&b, NULL, "%s%s", c->njobs ? each : first,
+				 by_server ? job->server : job->token);
 		call_take(c, job);
 	}
 	c->url = occo_buf_detach(&b, NULL);
-	c->max_body = LIST_BODY;
+	if (max_body)
+		c->max_body = max_body;
 	call_go(c);
 	occo_buf_release(&b);
+}
+
+static void flush_look(struct nova *nv, struct grp *g)
+{
+	flush_batch(nv, g, &g->look, S_COMPUTE, look_done, "/servers/detail?tags-any=", TAG_TOKEN,
+		    "," TAG_TOKEN, 0, LIST_BODY);
 }
 
 /* ---- create ---- */
@@ -1180,23 +1194,8 @@ static void ports_done(struct call *c, int status, json_t *js, const struct occo
 
 static void flush_ports(struct nova *nv, struct grp *g)
 {
-	struct call *c;
-	struct occo_buf b;
-	struct job *job;
-
-	if (!rh__batch_start(&g->ports))
-		return;
-	c = call_new(nv, g, S_NETWORK, "GET", ports_done);
-	occo_buf_init(&b, SMALL_BODY);
-	occo_buf_appends(&b, "/v2.0/ports?fields=id&fields=device_id", NULL);
-	while (c->njobs < MAX_BATCH && rh__jobq_head(&g->ports.q)) {
-		job = (struct job *)rh__jobq_pop(&g->ports.q);
-		occo_buf_appendf(&b, NULL, "&device_id=%s", job->server);
-		call_take(c, job);
-	}
-	c->url = occo_buf_detach(&b, NULL);
-	call_go(c);
-	occo_buf_release(&b);
+	flush_batch(nv, g, &g->ports, S_NETWORK, ports_done,
+		    "/v2.0/ports?fields=id&fields=device_id", "&device_id=", "&device_id=", 1, 0);
 }
 
 static char *fip_desc(const struct job *job)
